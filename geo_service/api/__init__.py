@@ -1,0 +1,1 @@
+"""HTTP API: thin routes that parse, authorize, call a service and serialize."""

@@ -1,0 +1,89 @@
+"""The FastAPI application: routers, problem handlers, OpenAPI document, lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from geo_service import __version__
+from geo_service.api import problems
+from geo_service.api.routes import health, imports, incidents
+from geo_service.geo.reference import load_geography
+from geo_service.services.features import IncidentFeature
+from geo_service.settings import Settings, get_settings
+from geo_service.store.db import create_engine
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` names each refused field and why.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "row": {"type": "integer", "description": "record number in an import"},
+                    "field": {"type": "string"},
+                    "reason": {"type": "string"},
+                },
+                "required": ["field", "reason"],
+            },
+        },
+    },
+    "example": {
+        "type": "about:blank",
+        "title": "Invalid input",
+        "status": 422,
+        "detail": "The input was refused; see errors for each field and reason.",
+        "instance": "/api/v1/incidents",
+        "errors": [{"field": "properties.category", "reason": "unknown category 'x'"}],
+    },
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = create_engine(settings)
+        app.state.geography = load_geography(settings.borders_dir)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Border situation service",
+        version=__version__,
+        summary="Incidents and apprehensions along the BiH–Serbia, BiH–Montenegro and "
+        "Serbia–Montenegro borders, for the joint Police Cooperation Centre.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for router in (incidents.router, imports.router, health.router):
+        app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            feature = IncidentFeature.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(feature.pop("$defs", {}))
+            components["IncidentFeature"] = feature
+            components["Problem"] = PROBLEM_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

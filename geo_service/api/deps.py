@@ -1,0 +1,130 @@
+"""Request parameters shared by routes, each parsed once, and request-scoped resources."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from geo_service.api.problems import HTTPProblem
+from geo_service.geo.reference import Geography
+from geo_service.services.errors import FieldError
+from geo_service.settings import Settings
+from geo_service.store.incidents import IncidentFilter
+from geo_service.store.visibility import SERVICE, Caller
+
+MAX_LIMIT = 10_000
+
+
+def engine(request: Request) -> AsyncEngine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def geography(request: Request) -> Geography:
+    return request.app.state.geography  # type: ignore[no-any-return]
+
+
+def caller(request: Request) -> Caller:
+    """Who is asking. Every caller is the service itself until users and keys exist."""
+    return SERVICE
+
+
+Engine = Annotated[AsyncEngine, Depends(engine)]
+Geo = Annotated[Geography, Depends(geography)]
+SettingsDep = Annotated[Settings, Depends(settings)]
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def _bad(field: str, reason: str) -> HTTPProblem:
+    return HTTPProblem(400, "Invalid request", f"{field}: {reason}", [FieldError(field, reason)])
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        parts = [float(p) for p in value.split(",")]
+    except ValueError:
+        raise _bad("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat") from None
+    if len(parts) == 6:  # a 3D box: drop the heights
+        parts = [parts[0], parts[1], parts[3], parts[4]]
+    if len(parts) != 4 or any(p != p for p in parts):
+        raise _bad("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat")
+    lo_x, lo_y, hi_x, hi_y = parts
+    if not (-180 <= lo_x <= 180 and -180 <= hi_x <= 180 and -90 <= lo_y <= hi_y <= 90):
+        raise _bad("bbox", "out of range or south above north")
+    if lo_x > hi_x:
+        raise _bad("bbox", "boxes across the antimeridian are not served here")
+    return lo_x, lo_y, hi_x, hi_y
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise _bad("datetime", f"{text!r} is not an RFC 3339 time") from None
+    if value.tzinfo is None:
+        raise _bad("datetime", f"{text!r} needs a UTC offset (e.g. Z or +01:00)")
+    return value
+
+
+def parse_datetime(value: str | None) -> tuple[datetime | None, datetime | None]:
+    """An RFC 3339 instant or interval `start/end`, either end open (`..` or empty)."""
+    if value is None:
+        return None, None
+    if "/" not in value:
+        t = _instant(value)
+        return t, t
+    start_text, end_text = value.split("/", 1)
+    start = None if start_text in ("", "..") else _instant(start_text)
+    end = None if end_text in ("", "..") else _instant(end_text)
+    if start and end and start > end:
+        raise _bad("datetime", "the interval ends before it starts")
+    return start, end
+
+
+def _codes(values: list[str] | None) -> tuple[str, ...]:
+    """Several values, as repeated parameters or comma-separated, or both."""
+    return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
+
+
+def incident_filter(
+    bbox: Annotated[
+        str | None,
+        Query(description="minLon,minLat,maxLon,maxLat (WGS84)", examples=["18.9,44.2,19.4,44.6"]),
+    ] = None,
+    datetime: Annotated[
+        str | None,
+        Query(
+            description="RFC 3339 instant or interval; open ends as `..`",
+            examples=["2026-11-01T00:00:00Z/.."],
+        ),
+    ] = None,
+    category: Annotated[list[str] | None, Query(description="one or more categories")] = None,
+    agency: Annotated[list[str] | None, Query(description="one or more agencies")] = None,
+    nationality: Annotated[
+        list[str] | None, Query(description="ISO 3166-1 alpha-3 codes of apprehended persons")
+    ] = None,
+    crossing_point: Annotated[list[str] | None, Query(description="crossing point ids")] = None,
+    border_section: Annotated[
+        list[str] | None, Query(description="border section ids, e.g. BIH-SRB-07")
+    ] = None,
+) -> IncidentFilter:
+    start, end = parse_datetime(datetime)
+    return IncidentFilter(
+        bbox=parse_bbox(bbox),
+        start=start,
+        end=end,
+        categories=_codes(category),
+        agencies=_codes(agency),
+        nationalities=tuple(c.upper() for c in _codes(nationality)),
+        crossing_points=_codes(crossing_point),
+        border_sections=_codes(border_section),
+    )
+
+
+Filter = Annotated[IncidentFilter, Depends(incident_filter)]

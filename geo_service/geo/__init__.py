@@ -1,0 +1,1 @@
+"""Pure geography and statistics: no database, no HTTP."""

@@ -1,0 +1,32 @@
+"""H3 cells of points, at every served resolution, each computed from the point itself.
+
+A coarse cell is never taken as the parent of a fine one: H3 children do not nest exactly
+inside their parent's hexagon, so counts by parent would not match the hexagons drawn.
+"""
+
+import h3
+import numpy as np
+from h3ronpy import vector
+
+from geo_service.domain import H3_RESOLUTIONS
+
+
+def cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
+    """H3 cells (as int64, the type PostgreSQL's bigint holds) of points at one resolution."""
+    out = vector.coordinates_to_cells(
+        np.ascontiguousarray(lat, dtype=np.float64),
+        np.ascontiguousarray(lon, dtype=np.float64),
+        resolution,
+    )
+    # H3 indexes keep their top bit clear, so they fit a signed 64-bit integer unchanged.
+    return np.asarray(out.to_numpy()).astype(np.int64)
+
+
+def cells_by_resolution(lat: np.ndarray, lon: np.ndarray) -> dict[int, np.ndarray]:
+    """The cells of points at each served resolution (5–10)."""
+    return {r: cells(lat, lon, r) for r in H3_RESOLUTIONS}
+
+
+def cell_hex(cell: int) -> str:
+    """The usual hex-string form of a cell stored as a signed integer."""
+    return h3.int_to_str(int(cell))

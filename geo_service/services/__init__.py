@@ -1,0 +1,1 @@
+"""Services: ingest, incident reads and writes. They call store/ and geo/, never api/."""

@@ -1,0 +1,127 @@
+"""Reading, changing and deleting incidents, always as the caller may see them."""
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from geo_service.geo.reference import Geography
+from geo_service.services import features
+from geo_service.services.errors import (
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
+from geo_service.services.ingest import prepare_one, vocabulary
+from geo_service.store import incidents as store
+from geo_service.store.incidents import IncidentFilter
+from geo_service.store.visibility import Caller
+
+MAX_LIMIT = 10_000
+IMMUTABLE = ("agency", "external_ref")
+
+
+@dataclass(frozen=True)
+class Page:
+    features: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def encode_cursor(occurred_at: datetime, incident_id: int) -> str:
+    raw = f"{occurred_at.isoformat()}|{incident_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, incident_id = raw.rsplit("|", 1)
+        return datetime.fromisoformat(when), int(incident_id)
+    except ValueError as exc:
+        raise InvalidInput(
+            errors=[FieldError("cursor", "is not a cursor this service handed out")]
+        ) from exc
+
+
+async def get_feature(engine: AsyncEngine, caller: Caller, incident_id: int) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        row = await store.fetch_incident(conn, caller, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return features.to_feature(row)
+
+
+async def list_features(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    *,
+    limit: int,
+    cursor: str | None = None,
+) -> Page:
+    """One page of incidents, newest first, and the cursor of the next page if any."""
+    after = decode_cursor(cursor) if cursor else None
+    async with engine.connect() as conn:
+        rows = await store.list_incidents(conn, caller, where, limit=limit + 1, after=after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id) if more else None
+    return Page([features.to_feature(r) for r in rows], next_cursor)
+
+
+async def patch_incident(
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography,
+    incident_id: int,
+    expected_version: int,
+    patch: Any,
+) -> dict[str, Any]:
+    """Apply a JSON merge patch to an incident at `expected_version`; the changed Feature."""
+    async with engine.begin() as conn:
+        row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        if row.version != expected_version:
+            raise PreconditionFailed(
+                f"incident {incident_id} is at version {row.version}, not {expected_version}; "
+                "read it again and reapply the change"
+            )
+        current = features.to_feature(row)
+        merged = features.merge_patch(current, patch)
+        changed = [
+            FieldError(f"properties.{k}", "cannot be changed")
+            for k in IMMUTABLE
+            if merged.get("properties", {}).get(k) != current["properties"][k]
+        ]
+        if changed:
+            raise InvalidInput(errors=changed)
+        feature = features.parse_feature(merged)
+        values, groups = prepare_one(features.feature_rows(feature), await vocabulary(conn, geo))
+        values.pop("submission_sha256")  # the digest stays that of the creating submission
+        values["status"] = feature.properties.status or row.status
+        new_version = await store.update_incident(
+            conn, incident_id, expected_version, values, groups
+        )
+        if new_version is None:
+            raise PreconditionFailed(f"incident {incident_id} changed meanwhile; read it again")
+        updated = await store.fetch_incident(conn, caller, incident_id)
+    return features.to_feature(updated)
+
+
+async def delete_incident(
+    engine: AsyncEngine, caller: Caller, incident_id: int, expected_version: int | None
+) -> None:
+    """Soft-delete: the row stays, nobody sees it any more."""
+    async with engine.begin() as conn:
+        row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        if expected_version is not None and row.version != expected_version:
+            raise PreconditionFailed(
+                f"incident {incident_id} is at version {row.version}, not {expected_version}"
+            )
+        await store.soft_delete(conn, incident_id, row.version)

@@ -1,0 +1,51 @@
+"""Settings: one class, `GEO_SERVICE_` prefix, plus the conventional `DATABASE_URL`.
+
+Defaults run locally with nothing set: the database is the project-local cluster that
+`./dev` starts under `.data/`.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_PG_PORT = 54329
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GEO_SERVICE_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/geo_service",
+        validation_alias=AliasChoices("DATABASE_URL", "GEO_SERVICE_DATABASE_URL"),
+    )
+    borders_dir: Path = PROJECT_ROOT / "data" / "borders"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Largest body accepted for one incident and for an import, in bytes.
+    max_incident_bytes: int = 64 * 1024
+    max_import_bytes: int = 200 * 1024 * 1024
+    db_pool_size: int = 10
+    # Seconds a statement may run before the database cancels it.
+    statement_timeout_s: float = 30.0
+    log_sql: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The SQLAlchemy URL for a libpq-style URL, always on the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def libpq_url(url: str) -> str:
+    """The libpq URL psycopg wants, whatever driver suffix the setting carries."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)

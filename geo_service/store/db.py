@@ -1,0 +1,41 @@
+"""Connections: one async SQLAlchemy engine on psycopg 3; raw psycopg for COPY."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import cast
+
+import psycopg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from geo_service.settings import Settings, sqlalchemy_url
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """The service's engine: a pool of psycopg connections, statements bounded in time."""
+    timeout_ms = int(settings.statement_timeout_s * 1000)
+    return create_async_engine(
+        sqlalchemy_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        echo=settings.log_sql,
+        connect_args={
+            "options": f"-c statement_timeout={timeout_ms} -c timezone=UTC",
+            "connect_timeout": 5,
+            "application_name": "geo-service",
+        },
+    )
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction that commits on leaving without an error."""
+    async with engine.begin() as conn:
+        yield conn
+
+
+async def raw_connection(conn: AsyncConnection) -> psycopg.AsyncConnection:
+    """The psycopg connection under a SQLAlchemy one, for COPY."""
+    raw = await conn.get_raw_connection()
+    return cast(psycopg.AsyncConnection, raw.driver_connection)

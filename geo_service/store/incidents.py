@@ -1,0 +1,255 @@
+"""SQL of incidents and their apprehensions. Every read starts from the visibility filter."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo_service.store.models import H3_COLUMNS, agencies, apprehensions, incidents
+from geo_service.store.visibility import Caller, visible_incidents
+
+# Columns a write sets (besides the geometry, which it sets from longitude and latitude).
+WRITTEN_COLUMNS = (
+    "agency",
+    "external_ref",
+    "category",
+    "occurred_at",
+    "location_accuracy_m",
+    "direction",
+    "attempted",
+    "detection",
+    "means",
+    "persons_involved",
+    "crossing_point",
+    "impact",
+    "sharing",
+    "narrative",
+    "country",
+    "border_pair",
+    "border_section",
+    "distance_to_border_m",
+    *H3_COLUMNS,
+)
+GROUP_COLUMNS = ("nationality", "persons", "minors", "women")
+
+_groups = (
+    select(
+        func.coalesce(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_object(
+                        *(
+                            x
+                            for c in GROUP_COLUMNS
+                            for x in (literal_column(f"'{c}'"), apprehensions.c[c])
+                        )
+                    ),
+                    apprehensions.c.nationality,
+                )
+            ),
+            literal_column("'[]'::json"),
+        )
+    )
+    .where(apprehensions.c.incident_id == incidents.c.id)
+    .scalar_subquery()
+    .label("apprehensions")
+)
+
+READ_COLUMNS = (
+    incidents.c.id,
+    incidents.c.version,
+    *(incidents.c[c] for c in WRITTEN_COLUMNS if c not in H3_COLUMNS),
+    incidents.c.reported_at,
+    incidents.c.updated_at,
+    incidents.c.status,
+    incidents.c[H3_COLUMNS[-1]].label("h3_cell"),
+    func.ST_X(incidents.c.geom).label("lon"),
+    func.ST_Y(incidents.c.geom).label("lat"),
+    _groups,
+)
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What a list of incidents may be narrowed by; empty means no narrowing."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    categories: Sequence[str] = field(default_factory=tuple)
+    agencies: Sequence[str] = field(default_factory=tuple)
+    nationalities: Sequence[str] = field(default_factory=tuple)
+    crossing_points: Sequence[str] = field(default_factory=tuple)
+    border_sections: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Existing:
+    """An incident already stored under an (agency, reference)."""
+
+    id: int
+    version: int
+    submission_sha256: bytes
+
+
+def _point() -> Any:
+    return func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), 4326)
+
+
+async def agency_codes(conn: AsyncConnection) -> frozenset[str]:
+    result = await conn.execute(select(agencies.c.code))
+    return frozenset(result.scalars())
+
+
+async def insert_incident(
+    conn: AsyncConnection, values: Mapping[str, Any], groups: Sequence[Mapping[str, Any]]
+) -> int | None:
+    """Insert one incident and its groups; None when its (agency, reference) is taken."""
+    stmt = (
+        pg_insert(incidents)
+        .values(**{c: bindparam(c) for c in (*WRITTEN_COLUMNS, "submission_sha256")}, geom=_point())
+        .on_conflict_do_nothing(index_elements=["agency", "external_ref"])
+        .returning(incidents.c.id)
+    )
+    new_id = (await conn.execute(stmt, dict(values))).scalar_one_or_none()
+    if new_id is not None and groups:
+        await conn.execute(insert(apprehensions), [{"incident_id": new_id, **g} for g in groups])
+    return new_id
+
+
+async def find_by_reference(
+    conn: AsyncConnection, caller: Caller, agency: str, external_ref: str
+) -> Existing | None:
+    stmt = visible_incidents(
+        caller, incidents.c.id, incidents.c.version, incidents.c.submission_sha256
+    ).where(incidents.c.agency == agency, incidents.c.external_ref == external_ref)
+    row = (await conn.execute(stmt)).first()
+    return Existing(row.id, row.version, bytes(row.submission_sha256)) if row else None
+
+
+async def existing_references(
+    conn: AsyncConnection, caller: Caller, agency: Sequence[str], external_ref: Sequence[str]
+) -> dict[tuple[str, str], bytes]:
+    """The stored submission digest of each (agency, reference) pair that is already taken."""
+    pairs = text(
+        "SELECT * FROM unnest(CAST(:agency AS text[]), CAST(:ref AS text[])) AS u(agency, ref)"
+    ).columns(agency=incidents.c.agency.type, ref=incidents.c.external_ref.type)
+    wanted = pairs.bindparams(agency=list(agency), ref=list(external_ref)).subquery("wanted")
+    stmt = visible_incidents(
+        caller, incidents.c.agency, incidents.c.external_ref, incidents.c.submission_sha256
+    ).where(
+        exists().where(
+            and_(wanted.c.agency == incidents.c.agency, wanted.c.ref == incidents.c.external_ref)
+        )
+    )
+    result = await conn.execute(stmt)
+    return {(r.agency, r.external_ref): bytes(r.submission_sha256) for r in result}
+
+
+async def fetch_incident(
+    conn: AsyncConnection, caller: Caller, incident_id: int, *, for_update: bool = False
+) -> Row[Any] | None:
+    stmt = visible_incidents(caller, *READ_COLUMNS).where(incidents.c.id == incident_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=incidents)
+    return (await conn.execute(stmt)).first()
+
+
+async def list_incidents(
+    conn: AsyncConnection,
+    caller: Caller,
+    where: IncidentFilter,
+    *,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
+) -> Sequence[Row[Any]]:
+    """Newest first, `limit` rows after the keyset position `after` (occurred_at, id)."""
+    stmt = visible_incidents(caller, *READ_COLUMNS)
+    c = incidents.c
+    if where.bbox is not None:
+        stmt = stmt.where(c.geom.intersects(func.ST_MakeEnvelope(*where.bbox, 4326)))
+    if where.start is not None:
+        stmt = stmt.where(c.occurred_at >= where.start)
+    if where.end is not None:
+        stmt = stmt.where(c.occurred_at <= where.end)
+    for column, values in (
+        (c.category, where.categories),
+        (c.agency, where.agencies),
+        (c.crossing_point, where.crossing_points),
+        (c.border_section, where.border_sections),
+    ):
+        if values:
+            stmt = stmt.where(column.in_(list(values)))
+    if where.nationalities:
+        stmt = stmt.where(
+            exists().where(
+                apprehensions.c.incident_id == c.id,
+                apprehensions.c.nationality.in_(list(where.nationalities)),
+            )
+        )
+    if after is not None:
+        stmt = stmt.where(tuple_(c.occurred_at, c.id) < tuple_(*after))
+    stmt = stmt.order_by(c.occurred_at.desc(), c.id.desc()).limit(limit)
+    return (await conn.execute(stmt)).all()
+
+
+async def update_incident(
+    conn: AsyncConnection,
+    incident_id: int,
+    version: int,
+    values: Mapping[str, Any],
+    groups: Sequence[Mapping[str, Any]],
+) -> int | None:
+    """Write new values if the row is still at `version`; the new version, else None."""
+    stmt = (
+        update(incidents)
+        .where(incidents.c.id == incident_id, incidents.c.version == version)
+        .values(
+            **{c: bindparam(f"v_{c}") for c in values if c not in ("lon", "lat")},
+            geom=_point(),
+            version=incidents.c.version + 1,
+            updated_at=func.now(),
+        )
+        .returning(incidents.c.version)
+    )
+    params = {f"v_{k}": v for k, v in values.items() if k not in ("lon", "lat")}
+    params |= {"lon": values["lon"], "lat": values["lat"]}
+    new_version = (await conn.execute(stmt, params)).scalar_one_or_none()
+    if new_version is None:
+        return None
+    await conn.execute(delete(apprehensions).where(apprehensions.c.incident_id == incident_id))
+    if groups:
+        await conn.execute(
+            insert(apprehensions), [{"incident_id": incident_id, **g} for g in groups]
+        )
+    return int(new_version)
+
+
+async def soft_delete(conn: AsyncConnection, incident_id: int, version: int | None) -> bool:
+    """Mark the incident deleted (at `version`, when given); whether a row was marked."""
+    stmt = update(incidents).where(incidents.c.id == incident_id, incidents.c.deleted_at.is_(None))
+    if version is not None:
+        stmt = stmt.where(incidents.c.version == version)
+    stmt = stmt.values(
+        deleted_at=func.now(), version=incidents.c.version + 1, updated_at=func.now()
+    )
+    result = await conn.execute(stmt.returning(incidents.c.id))
+    return result.first() is not None

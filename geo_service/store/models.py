@@ -1,0 +1,180 @@
+"""Tables, as SQLAlchemy Core metadata with GeoAlchemy2 geometry columns.
+
+The migrations under `migrations/versions` create exactly these; tests compare the two.
+"""
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+
+from geo_service import domain
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("country", String(3)),
+    Column("name_local", Text, nullable=False),
+)
+
+countries = Table(
+    "countries",
+    metadata,
+    Column("iso3", String(3), primary_key=True),
+    Column("name_en", Text, nullable=False),
+    Column("name_local", Text, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Index("ix_countries_geom", "geom", postgresql_using="gist"),
+)
+
+borders = Table(
+    "borders",
+    metadata,
+    Column("id", String(7), primary_key=True),
+    Column("country_a", String(3), ForeignKey("countries.iso3"), nullable=False),
+    Column("country_b", String(3), ForeignKey("countries.iso3"), nullable=False),
+    Column("monitored", Boolean, nullable=False),
+    Column("length_km", Float, nullable=False),
+    Column("official_length_km", Float),
+    Column("geom", Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=False),
+    Index("ix_borders_geom", "geom", postgresql_using="gist"),
+)
+
+border_sections = Table(
+    "border_sections",
+    metadata,
+    Column("id", String(10), primary_key=True),
+    Column("border_id", String(7), ForeignKey("borders.id"), nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("length_km", Float, nullable=False),
+    Column("geom", Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=False),
+    Index("ix_border_sections_geom", "geom", postgresql_using="gist"),
+)
+
+crossing_points = Table(
+    "crossing_points",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name_local", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("border_id", String(7), ForeignKey("borders.id"), nullable=False),
+    Column("section_id", String(10), ForeignKey("border_sections.id")),
+    Column("snapped_m", Float, nullable=False),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    CheckConstraint("type IN ('road', 'rail', 'pedestrian')", name="type"),
+    Index("ix_crossing_points_geom", "geom", postgresql_using="gist"),
+)
+
+corridor = Table(
+    "corridor",
+    metadata,
+    Column("buffer_km", Float, primary_key=True),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Index("ix_corridor_geom", "geom", postgresql_using="gist"),
+)
+
+H3_COLUMNS = tuple(f"h3_res{r}" for r in domain.H3_RESOLUTIONS)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("agency", String(16), ForeignKey("agencies.code"), nullable=False),
+    Column("external_ref", Text, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("location_accuracy_m", Float),
+    Column("direction", String(8), nullable=False, server_default="unknown"),
+    Column("attempted", Boolean, nullable=False, server_default=text("false")),
+    Column("detection", String(16), nullable=False, server_default="other"),
+    Column("means", String(16), nullable=False, server_default="other"),
+    Column("persons_involved", Integer, nullable=False, server_default="0"),
+    Column("crossing_point", String(64), ForeignKey("crossing_points.id")),
+    Column("impact", String(8), nullable=False, server_default="low"),
+    Column("sharing", String(8), nullable=False, server_default="national"),
+    Column("narrative", Text),
+    Column("status", String(8), nullable=False, server_default="open"),
+    Column("version", Integer, nullable=False, server_default="1"),
+    # Derived when written, never sent by clients.
+    Column("country", String(3)),
+    Column("border_pair", String(7)),
+    Column("border_section", String(10)),
+    Column("distance_to_border_m", Float),
+    *(Column(name, BigInteger, nullable=False) for name in H3_COLUMNS),
+    # SHA-256 of the submission that created the row: a retry of it is recognised as such.
+    Column("submission_sha256", LargeBinary(32), nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+    UniqueConstraint("agency", "external_ref"),
+    _one_of("category", domain.CATEGORIES),
+    _one_of("direction", domain.DIRECTIONS),
+    _one_of("detection", domain.DETECTIONS),
+    _one_of("means", domain.MEANS),
+    _one_of("impact", domain.IMPACTS),
+    _one_of("sharing", domain.SHARINGS),
+    _one_of("status", domain.STATUSES),
+    CheckConstraint("persons_involved >= 0", name="persons_involved"),
+    CheckConstraint("location_accuracy_m IS NULL OR location_accuracy_m >= 0", name="accuracy"),
+    CheckConstraint("length(external_ref) BETWEEN 1 AND 100", name="external_ref"),
+    Index("ix_incidents_geom", "geom", postgresql_using="gist"),
+    Index("ix_incidents_occurred_at_id", "occurred_at", "id"),
+    Index("ix_incidents_reported_at", "reported_at"),
+)
+
+apprehensions = Table(
+    "apprehensions",
+    metadata,
+    Column(
+        "incident_id",
+        BigInteger,
+        ForeignKey("incidents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("nationality", String(3), primary_key=True),
+    Column("persons", Integer, nullable=False),
+    Column("minors", Integer, nullable=False, server_default="0"),
+    Column("women", Integer, nullable=False, server_default="0"),
+    CheckConstraint("persons >= 1", name="persons"),
+    CheckConstraint("minors BETWEEN 0 AND persons", name="minors"),
+    CheckConstraint("women BETWEEN 0 AND persons", name="women"),
+    Index("ix_apprehensions_nationality", "nationality"),
+)

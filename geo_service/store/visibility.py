@@ -1,0 +1,39 @@
+"""The one visibility filter. Every read of incidents starts from `visible_incidents`.
+
+An incident shared `national` is seen by its own agency only; one shared `pcc` by every
+partner agency. Deleted incidents are seen by nobody. The service itself (no agency) sees
+everything that is not deleted.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+
+from geo_service.store.models import incidents
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: their agency (None for the service itself) and role."""
+
+    agency: str | None
+    role: str = "admin"
+
+
+SERVICE = Caller(agency=None, role="admin")
+
+
+def visibility_clause(caller: Caller) -> ColumnElement[bool]:
+    """The condition an incident row must meet to be seen by `caller`."""
+    shared = (
+        true()
+        if caller.agency is None
+        else or_(incidents.c.agency == caller.agency, incidents.c.sharing == "pcc")
+    )
+    return and_(incidents.c.deleted_at.is_(None), shared)
+
+
+def visible_incidents(caller: Caller, *columns: Any) -> Select[Any]:
+    """SELECT `columns` FROM incidents, restricted to what `caller` may see."""
+    return select(*columns).select_from(incidents).where(visibility_clause(caller))

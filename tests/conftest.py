@@ -1,0 +1,82 @@
+"""Fixtures: a real PostGIS database, migrated and loaded with the reference geography.
+
+`./dev test` provides the database (a project-local cluster, or DATABASE_URL) and sets
+GEO_SERVICE_TEST_DATABASE_URL; tests never touch the service's own database.
+"""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from geo_service.api.app import create_app
+from geo_service.geo.reference import Geography, load_geography
+from geo_service.settings import LOCAL_PG_PORT, Settings
+from geo_service.store import migrate
+from geo_service.store.db import create_engine
+from geo_service.store.reference import load_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATABASE_URL = os.environ.get(
+    "GEO_SERVICE_TEST_DATABASE_URL",
+    f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/geo_service_test",
+)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(database_url=TEST_DATABASE_URL)
+
+
+@pytest.fixture(scope="session")
+def geography(settings: Settings) -> Geography:
+    return load_geography(settings.borders_dir)
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Iterator[str]:
+    """The test database, emptied and migrated to the newest revision."""
+    migrate.downgrade(settings.database_url, "base")
+    migrate.upgrade(settings.database_url)
+    yield settings.database_url
+
+
+@pytest.fixture(scope="session")
+async def engine(
+    migrated: str, settings: Settings, geography: Geography
+) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    async with engine.begin() as conn:
+        await load_reference(conn, geography)
+    yield engine
+    await engine.dispose()
+
+
+async def truncate(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE incidents, apprehensions RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The engine, with no incidents stored when the test starts."""
+    await truncate(engine)
+    yield engine
+
+
+@pytest.fixture(scope="session")
+async def app(engine: AsyncEngine, settings: Settings) -> AsyncIterator[object]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: object, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
