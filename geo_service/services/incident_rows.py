@@ -173,7 +173,7 @@ def _text(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.full(len(frame), DEFAULTS.get(name), dtype=object)
     values = frame[name]
-    out = values.astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    out = values.astype("string").str.strip().to_numpy(dtype=object, na_value=None, copy=True)
     out[_blank(values)] = DEFAULTS.get(name)
     return out
 
@@ -189,7 +189,7 @@ def _number(
         parsed = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
     else:
         parsed = pd.to_numeric(values, errors="coerce")
-    out = np.asarray(parsed.astype("float64"), dtype=np.float64)
+    out = np.array(parsed.astype("float64"), dtype=np.float64)
     blank = _blank(values)
     bad = ~blank & ~np.isfinite(out)
     if integer:
@@ -233,11 +233,11 @@ def _times(frame: pd.DataFrame, name: str, errors: list[FieldError], rows: np.nd
     values = frame[name]
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        return np.asarray(parsed, dtype="datetime64[us]")
+        return np.array(parsed, dtype="datetime64[us]")
     text = values.astype("string").str.strip()
     has_offset = text.str.contains(_OFFSET, na=False).to_numpy(dtype=bool)
     parsed = pd.to_datetime(text.where(has_offset), format="ISO8601", utc=True, errors="coerce")
-    out = np.asarray(parsed.dt.tz_localize(None), dtype="datetime64[us]")
+    out = np.array(parsed.dt.tz_localize(None), dtype="datetime64[us]")
     blank = _blank(values)
     for i in np.flatnonzero(~blank & ~has_offset):
         errors.append(

@@ -87,7 +87,13 @@ def prepare_one(
     """Check one submitted incident and compute what the service derives for it."""
     errors = incident_rows.check(rows, vocab)
     if errors:
-        raise InvalidInput(errors=errors)
+        # One incident travels as a Feature: name its fields as they stand in one.
+        raise InvalidInput(
+            errors=[
+                FieldError(e.field if e.field == "geometry" else f"properties.{e.field}", e.reason)
+                for e in errors
+            ]
+        )
     rows = incident_rows.with_persons_filled(rows)
     values = _values(rows, derived_columns(rows, vocab.geography), 0)
     values["submission_sha256"] = digests(rows)[0]
@@ -202,7 +208,11 @@ async def import_table(
     report = ImportReport(received=len(rows))
     async with engine.begin() as conn:
         vocab = await vocabulary(conn, geo)
-        errors = table.errors + read_errors + incident_rows.check(rows, vocab)
+        unreadable = table.errors + read_errors
+        # A value that could not be read is reported once, not again as missing.
+        seen = {(e.row, "geometry" if e.field in ("lon", "lat") else e.field) for e in unreadable}
+        checked = incident_rows.check(rows, vocab)
+        errors = unreadable + [e for e in checked if (e.row, e.field) not in seen]
         bad_rows = {e.row for e in errors}
         keep = ~np.isin(rows.row, list(bad_rows))
         rows = incident_rows.with_persons_filled(rows.take(keep))
