@@ -65,7 +65,9 @@ def _pick(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.nda
 def _locations(rng: np.random.Generator, geo: Geography, n: int) -> tuple[np.ndarray, np.ndarray]:
     sections = geo.sections[geo.sections["border"].isin(["BIH-SRB", "BIH-MNE", "SRB-MNE"])]
     metric = sections.to_crs(crs.METRIC).geometry.values
-    mid = sections.geometry.interpolate(0.5, normalized=True)
+    mid = gpd.GeoSeries(
+        shapely.line_interpolate_point(sections.geometry.values, 0.5, normalized=True)
+    )
     weight = np.full(len(sections), 0.3)
     for lon, lat, w in HUBS:
         d_km = np.hypot((mid.x - lon) * 80, (mid.y - lat) * 111)

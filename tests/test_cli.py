@@ -1,0 +1,94 @@
+"""The `geo-service` command: import files (all or nothing, or skipping invalid rows)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import orjson
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from geo_service.services import synthetic
+
+CLI = str(Path(sys.executable).parent / "geo-service")
+
+
+def run(settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+async def count(db) -> int:
+    async with db.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM incidents"))).scalar()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".gpkg", ".parquet"])
+async def test_import_each_format(settings, geography, db, tmp_path, suffix):
+    path = tmp_path / f"incidents{suffix}"
+    frame = synthetic.incidents(geography, 300, seed=5)
+    synthetic.write(frame, str(path))
+    result = run(settings, "import", str(path))
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads(result.stdout.strip().splitlines()[-1])
+    assert summary == {"received": 300, "created": 300, "unchanged": 0, "rejected": 0}
+    assert await count(db) == 300
+    again = run(settings, "import", str(path))
+    assert orjson.loads(again.stdout.strip().splitlines()[-1])["unchanged"] == 300
+    assert await count(db) == 300
+
+
+async def test_import_with_a_bad_row_imports_nothing_and_names_it(settings, geography, db, tmp_path):
+    path = tmp_path / "bad.csv"
+    synthetic.write(synthetic.incidents(geography, 50, seed=6), str(path))
+    frame = pd.read_csv(path)
+    frame.loc[9, "category"] = "fishing"
+    frame.loc[19, "lat"] = 95
+    frame.to_csv(path, index=False)
+    result = run(settings, "import", str(path))
+    assert result.returncode == 1
+    assert "row 10: category: unknown category 'fishing'" in result.stderr
+    assert "row 20: geometry: coordinates out of range" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert await count(db) == 0
+
+
+async def test_skip_invalid_writes_the_rejected_rows_with_reasons(settings, geography, db, tmp_path):
+    path = tmp_path / "mixed.csv"
+    synthetic.write(synthetic.incidents(geography, 40, seed=7), str(path))
+    frame = pd.read_csv(path)
+    frame.loc[4, "occurred_at"] = "2099-01-01T00:00:00Z"
+    frame.to_csv(path, index=False)
+    rejected = tmp_path / "rejected.csv"
+    result = run(settings, "import", str(path), "--skip-invalid", "--rejected", str(rejected))
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads(result.stdout.strip().splitlines()[-1])["created"] == 39
+    out = pd.read_csv(rejected)
+    assert out["row"].tolist() == [5]
+    assert out["reason"].tolist() == ["occurred_at: lies in the future"]
+    assert out["external_ref"].tolist() == [frame.loc[4, "external_ref"]]
+    assert await count(db) == 39
+
+
+async def test_an_unreadable_file_is_a_clear_error(settings, db, tmp_path):
+    path = tmp_path / "x.gpkg"
+    path.write_bytes(b"not a geopackage")
+    result = run(settings, "import", str(path))
+    assert result.returncode == 1 and "could not read the gpkg input" in result.stderr
+    path = tmp_path / "x.txt"
+    path.write_text("hello")
+    result = run(settings, "import", str(path))
+    assert result.returncode == 1 and "unknown file type" in result.stderr
+
+
+async def test_geoparquet_written_by_geopandas_with_typed_times(settings, geography, db, tmp_path):
+    frame = synthetic.incidents(geography, 20, seed=8)
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    path = tmp_path / "typed.parquet"
+    gpd.GeoDataFrame(frame).to_parquet(path)
+    result = run(settings, "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert await count(db) == 20
