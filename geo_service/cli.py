@@ -116,7 +116,7 @@ def import_file(
 ) -> None:
     """Import incidents from a file: all or nothing unless --skip-invalid."""
     from geo_service.geo.reference import load_geography
-    from geo_service.services import ingest
+    from geo_service.services import bulk_import
     from geo_service.services.errors import InvalidInput, ServiceError
     from geo_service.services.readers import read_file
     from geo_service.store.visibility import SERVICE
@@ -126,9 +126,9 @@ def import_file(
         table = read_file(path)
         advance, stop = _progress(len(table.frame))
 
-        async def work(engine: Any) -> ingest.ImportReport:
+        async def work(engine: Any) -> bulk_import.ImportReport:
             try:
-                return await ingest.import_table(
+                return await bulk_import.import_table(
                     engine, SERVICE, geo, table, skip_invalid=skip_invalid, on_progress=advance
                 )
             finally:
@@ -188,7 +188,7 @@ def demo_ensure(
     from sqlalchemy import func, select
 
     from geo_service.geo.reference import load_geography
-    from geo_service.services import ingest, synthetic
+    from geo_service.services import bulk_import, synthetic
     from geo_service.services.readers import Table
     from geo_service.store.models import incidents
     from geo_service.store.visibility import SERVICE
@@ -207,7 +207,7 @@ def demo_ensure(
             frame.geometry.y.to_numpy(),
             [],
         )
-        report = await ingest.import_table(engine, SERVICE, geo, table)
+        report = await bulk_import.import_table(engine, SERVICE, geo, table)
         return report.created
 
     created = _run(work)

@@ -39,16 +39,36 @@ def country_of(geo: Geography, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return out
 
 
+def _nearest_segments(
+    geo: Geography, x: np.ndarray, y: np.ndarray, candidates: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: the nearest border segment and the exact distance to it in metres.
+
+    The k-d tree finds the segments whose start lies nearest; as no segment is longer than
+    SEGMENT_M, the nearest segment is among them (or within a few centimetres of the one
+    found), and the distance to each is measured exactly, point to segment.
+    """
+    _, near = geo.segment_tree.query(np.column_stack([x, y]), k=candidates)
+    near = near.reshape(len(x), candidates)
+    ax, ay = geo.segment_start[near, 0], geo.segment_start[near, 1]
+    dx, dy = geo.segment_end[near, 0] - ax, geo.segment_end[near, 1] - ay
+    px, py = x[:, None] - ax, y[:, None] - ay
+    length2 = dx * dx + dy * dy
+    t = np.clip((px * dx + py * dy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+    d = np.hypot(px - t * dx, py - t * dy)
+    best = np.argmin(d, axis=1)
+    rows = np.arange(len(x))
+    return near[rows, best], d[rows, best]
+
+
 def place(geo: Geography, lon: np.ndarray, lat: np.ndarray) -> Placement:
     """Country, nearest border section and its border pair, and distance to it in metres."""
     x, y = crs.to_metric(lon, lat)
-    points = shapely.points(x, y)
-    (_, nearest), distance = geo.section_tree.query_nearest(
-        points, return_distance=True, all_matches=False
-    )
+    segment, metres = _nearest_segments(geo, x, y)
+    section = geo.segment_section[segment]
     return Placement(
         country=country_of(geo, lon, lat),
-        border_pair=geo.section_borders[nearest],
-        border_section=geo.section_ids[nearest],
-        distance_to_border_m=np.asarray(distance, dtype=np.float64),
+        border_pair=geo.section_borders[section],
+        border_section=geo.section_ids[section],
+        distance_to_border_m=metres,
     )

@@ -7,10 +7,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geo_service.geo import crs
 
+# Longest segment kept of a border section for nearest-distance look-ups, in metres.
+SEGMENT_M = 25.0
 FILES = {
     "countries": "countries.geojson",
     "borders": "borders.geojson",
@@ -31,8 +34,12 @@ class Geography:
     crossing_points: gpd.GeoDataFrame
     corridor: BaseGeometry
     region: BaseGeometry
-    # Border sections in the metric CRS, indexed for nearest-neighbour look-ups.
-    section_tree: shapely.STRtree
+    # The border sections as segments of at most SEGMENT_M in the metric CRS: start and end
+    # points, the section each belongs to, and a k-d tree of their start points.
+    segment_start: np.ndarray
+    segment_end: np.ndarray
+    segment_section: np.ndarray
+    segment_tree: cKDTree
     section_ids: np.ndarray
     section_borders: np.ndarray
 
@@ -46,12 +53,21 @@ def read_layer(directory: Path, name: str) -> gpd.GeoDataFrame:
     return gpd.read_file(directory / FILES[name], engine="pyogrio")
 
 
+def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end points of every segment of (multi)lines cut to at most SEGMENT_M, and
+    the index of the line each came from."""
+    parts, part_of = shapely.get_parts(shapely.segmentize(lines, SEGMENT_M), return_index=True)
+    coords, coord_of = shapely.get_coordinates(parts, return_index=True)
+    same_part = coord_of[1:] == coord_of[:-1]
+    return coords[:-1][same_part], coords[1:][same_part], part_of[coord_of[:-1][same_part]]
+
+
 @lru_cache(maxsize=4)
 def load_geography(directory: Path) -> Geography:
     """Read every reference layer from `directory` (cached: the files do not change at run time)."""
     layers = {name: read_layer(directory, name) for name in FILES}
     sections = layers["sections"].sort_values("id", ignore_index=True)
-    metric_sections = sections.to_crs(crs.METRIC).geometry.values
+    start, end, segment_section = _segments(np.asarray(sections.to_crs(crs.METRIC).geometry.values))
     region = layers["region"].geometry.union_all()
     shapely.prepare(region)
     countries = layers["countries"]
@@ -64,7 +80,10 @@ def load_geography(directory: Path) -> Geography:
         crossing_points=layers["crossing_points"],
         corridor=layers["corridor"].geometry.union_all(),
         region=region,
-        section_tree=shapely.STRtree(np.asarray(metric_sections)),
+        segment_start=start,
+        segment_end=end,
+        segment_section=segment_section,
+        segment_tree=cKDTree(start),
         section_ids=sections["id"].to_numpy(dtype=object),
         section_borders=sections["border"].to_numpy(dtype=object),
     )

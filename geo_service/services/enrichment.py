@@ -4,6 +4,8 @@ border, H3 cells; and the digest that recognises a retried submission."""
 import hashlib
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo_service.geo import h3cells
 from geo_service.geo.locate import place
@@ -16,15 +18,14 @@ _SEP = "\x1f"
 def digests(rows: IncidentRows) -> np.ndarray:
     """SHA-256 of each row's canonical form: equal for the same submission sent again."""
     micros = rows.occurred_at.astype("datetime64[us]").astype(np.int64)
-    out = np.empty(len(rows), dtype=object)
-    columns = zip(
+    parts = [
         rows.agency,
         rows.external_ref,
         rows.category,
         micros,
-        rows.lon,
-        rows.lat,
-        rows.location_accuracy_m,
+        np.round(rows.lon, 7),
+        np.round(rows.lat, 7),
+        pa.array(rows.location_accuracy_m, mask=np.isnan(rows.location_accuracy_m)),
         rows.direction,
         rows.attempted,
         rows.detection,
@@ -34,36 +35,12 @@ def digests(rows: IncidentRows) -> np.ndarray:
         rows.impact,
         rows.sharing,
         rows.narrative,
-        rows.apprehensions,
-        strict=True,
-    )
-    for i, (ag, ref, cat, t, x, y, acc, di, at, de, me, pe, cp, im, sh, na, gr) in enumerate(
-        columns
-    ):
-        groups = ",".join(f"{g[0]}:{g[1]}:{g[2]}:{g[3]}" for g in sorted(gr))
-        text = _SEP.join(
-            (
-                ag,
-                ref,
-                cat,
-                str(t),
-                f"{x:.7f}",
-                f"{y:.7f}",
-                "" if acc != acc else f"{acc:g}",
-                di,
-                "1" if at else "0",
-                de,
-                me,
-                f"{pe:.0f}",
-                cp or "",
-                im,
-                sh,
-                na or "",
-                groups,
-            )
-        )
-        out[i] = hashlib.sha256(text.encode()).digest()
-    return out
+        rows.groups.canonical(len(rows)),
+    ]
+    text = [pc.fill_null(pc.cast(pa.array(p), pa.string()), "") for p in parts]
+    joined = pc.binary_join_element_wise(*text, _SEP).cast(pa.binary())
+    sha256 = hashlib.sha256
+    return np.array([sha256(b).digest() for b in joined.to_pylist()], dtype=object)
 
 
 def derived_columns(rows: IncidentRows, geo: Geography) -> dict[str, np.ndarray]:

@@ -12,15 +12,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from geo_service import domain
 from geo_service.geo.locate import in_region
 from geo_service.geo.reference import Geography
+from geo_service.services import apprehension_groups
+from geo_service.services.apprehension_groups import Groups
 from geo_service.services.errors import FieldError
 
 MAX_REF_LENGTH = 100
@@ -30,13 +31,6 @@ MAX_ACCURACY_M = 100_000.0
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 _EARLIEST = np.datetime64(domain.EARLIEST_OCCURRENCE[:19], "us")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class Apprehension(NamedTuple):
-    nationality: str
-    persons: int
-    minors: int
-    women: int
 
 
 @dataclass(frozen=True)
@@ -60,14 +54,19 @@ class IncidentRows:
     impact: np.ndarray
     sharing: np.ndarray
     narrative: np.ndarray
-    apprehensions: np.ndarray  # a tuple of Apprehension per row
+    groups: Groups  # apprehension groups, flat
 
     def __len__(self) -> int:
         return len(self.row)
 
     def take(self, index: np.ndarray) -> IncidentRows:
-        """The rows at `index` (a boolean mask or positions)."""
-        return IncidentRows(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        """The rows at `index`: a boolean mask, or increasing positions."""
+        positions = np.flatnonzero(index) if index.dtype == bool else index
+        columns = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "groups"}
+        return IncidentRows(
+            **{name: values[positions] for name, values in columns.items()},
+            groups=self.groups.subset(positions, len(self)),
+        )
 
 
 # Defaults of optional fields; the database holds the same as server defaults.
@@ -149,15 +148,7 @@ def from_properties(
         impact=column("impact"),
         sharing=column("sharing"),
         narrative=column("narrative"),
-        apprehensions=_objects(
-            [
-                tuple(
-                    Apprehension(g["nationality"], g["persons"], g["minors"], g["women"])
-                    for g in p.get("apprehensions") or ()
-                )
-                for p in props
-            ]
-        ),
+        groups=apprehension_groups.from_lists([p.get("apprehensions") or () for p in props]),
     )
 
 
@@ -169,7 +160,8 @@ def _blank(values: pd.Series) -> np.ndarray:
     return np.asarray(values.isna() | (as_text.str.strip() == ""), dtype=bool)
 
 
-def _text(frame: pd.DataFrame, name: str) -> np.ndarray:
+def text_column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A text column, stripped, None where blank (or the field's default)."""
     if name not in frame:
         return np.full(len(frame), DEFAULTS.get(name), dtype=object)
     values = frame[name]
@@ -254,75 +246,40 @@ def _times(frame: pd.DataFrame, name: str, errors: list[FieldError], rows: np.nd
     return out
 
 
-def _apprehension_groups(
-    value: Any, row: int, errors: list[FieldError]
-) -> tuple[Apprehension, ...]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ()
-    if isinstance(value, str):
-        if not value.strip():
-            return ()
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            errors.append(FieldError("apprehensions", "must be a JSON array of groups", row))
-            return ()
-    if not isinstance(value, list | tuple | np.ndarray):
-        errors.append(FieldError("apprehensions", "must be an array of groups", row))
-        return ()
-    groups = []
-    for k, group in enumerate(value):
-        where = f"apprehensions[{k}]"
-        if not isinstance(group, dict) or "nationality" not in group or "persons" not in group:
-            errors.append(FieldError(where, "must be an object with nationality and persons", row))
-            continue
-        counts = []
-        for key in ("persons", "minors", "women"):
-            n = group.get(key, 0)
-            if isinstance(n, bool) or not isinstance(n, int | float) or n != int(n):
-                errors.append(
-                    FieldError(f"{where}.{key}", f"must be a whole number, got {n!r}", row)
-                )
-                n = 0
-            counts.append(int(n))
-        groups.append(Apprehension(str(group["nationality"]), *counts))
-    return tuple(groups)
-
-
 def from_frame(
-    frame: pd.DataFrame, lon: np.ndarray, lat: np.ndarray
+    frame: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, first_row: int = 1
 ) -> tuple[IncidentRows, list[FieldError]]:
     """Rows from a table read out of a file, with the errors of values that could not be read."""
     errors: list[FieldError] = []
     n = len(frame)
-    rows = np.arange(1, n + 1, dtype=np.int64)
+    rows = np.arange(first_row, first_row + n, dtype=np.int64)
     persons = _number(frame, "persons_involved", errors, rows, integer=True)
-    groups = frame["apprehensions"] if "apprehensions" in frame else pd.Series([None] * n)
-    apprehensions = _objects(
-        [
-            _apprehension_groups(v, int(r), errors)
-            for v, r in zip(groups.tolist(), rows, strict=True)
-        ]
+    column = (
+        frame["apprehensions"].to_numpy(dtype=object, na_value=None).tolist()
+        if "apprehensions" in frame
+        else []
     )
+    groups, group_errors = apprehension_groups.from_values(column, rows)
+    errors.extend(group_errors)
     result = IncidentRows(
         row=rows,
-        agency=_text(frame, "agency"),
-        external_ref=_text(frame, "external_ref"),
-        category=_text(frame, "category"),
+        agency=text_column(frame, "agency"),
+        external_ref=text_column(frame, "external_ref"),
+        category=text_column(frame, "category"),
         occurred_at=_times(frame, "occurred_at", errors, rows),
         lon=lon,
         lat=lat,
         location_accuracy_m=_number(frame, "location_accuracy_m", errors, rows, integer=False),
-        direction=_text(frame, "direction"),
+        direction=text_column(frame, "direction"),
         attempted=_booleans(frame, "attempted", errors, rows),
-        detection=_text(frame, "detection"),
-        means=_text(frame, "means"),
+        detection=text_column(frame, "detection"),
+        means=text_column(frame, "means"),
         persons_involved=persons,
-        crossing_point=_text(frame, "crossing_point"),
-        impact=_text(frame, "impact"),
-        sharing=_text(frame, "sharing"),
-        narrative=_text(frame, "narrative"),
-        apprehensions=apprehensions,
+        crossing_point=text_column(frame, "crossing_point"),
+        impact=text_column(frame, "impact"),
+        sharing=text_column(frame, "sharing"),
+        narrative=text_column(frame, "narrative"),
+        groups=groups,
     )
     return result, errors
 
@@ -444,62 +401,23 @@ def check(
     )
     refuse(long_narrative, "narrative", f"must be at most {MAX_NARRATIVE_LENGTH} characters")
 
-    for i in np.flatnonzero(np.fromiter((bool(g) for g in rows.apprehensions), bool, len(rows))):
-        errors.extend(_check_groups(rows.apprehensions[i], float(persons[i]), int(rows.row[i])))
+    errors.extend(apprehension_groups.check(rows.groups, rows.row, persons))
 
-    errors.extend(_repeated_references(rows))
     errors.sort(key=lambda e: e.row or 0)
     return errors
 
 
-def _check_groups(groups: tuple[Apprehension, ...], involved: float, row: int) -> list[FieldError]:
-    errors = []
-    seen: set[str] = set()
-    for k, g in enumerate(groups):
-        where = f"apprehensions[{k}]"
-        if g.nationality not in domain.NATIONALITIES:
-            errors.append(
-                FieldError(
-                    f"{where}.nationality",
-                    f"unknown ISO 3166-1 alpha-3 code {g.nationality!r}",
-                    row,
-                )
-            )
-        elif g.nationality in seen:
-            errors.append(FieldError(f"{where}.nationality", f"{g.nationality} listed twice", row))
-        seen.add(g.nationality)
-        if g.persons < 1:
-            errors.append(FieldError(f"{where}.persons", "must be at least 1", row))
-        for key in ("minors", "women"):
-            n = getattr(g, key)
-            if n < 0:
-                errors.append(FieldError(f"{where}.{key}", "must not be negative", row))
-            elif n > g.persons:
-                errors.append(
-                    FieldError(
-                        f"{where}.{key}", f"{n} {key} exceed the group's {g.persons} persons", row
-                    )
-                )
-    total = sum(g.persons for g in groups)
-    if not math.isnan(involved) and total > involved:
-        errors.append(
-            FieldError(
-                "persons_involved",
-                f"{total} persons apprehended exceed the {involved:.0f} persons involved",
-                row,
-            )
-        )
-    return errors
-
-
-def _repeated_references(rows: IncidentRows) -> list[FieldError]:
-    keys = pd.DataFrame({"agency": rows.agency, "ref": rows.external_ref})
-    repeated = keys.duplicated(keep="first").to_numpy() & (rows.external_ref != None)  # noqa: E711
+def repeated_references(
+    agency: np.ndarray, external_ref: np.ndarray, rows: np.ndarray
+) -> list[FieldError]:
+    """Rows whose (agency, reference) appears earlier in the same submission."""
+    keys = pd.DataFrame({"agency": agency, "ref": external_ref})
+    repeated = keys.duplicated(keep="first").to_numpy() & pd.notna(external_ref)
     return [
         FieldError(
             "external_ref",
-            f"{rows.external_ref[i]!r} of {rows.agency[i]} appears earlier in the same submission",
-            int(rows.row[i]),
+            f"{external_ref[i]!r} of {agency[i]} appears earlier in the same submission",
+            int(rows[i]),
         )
         for i in np.flatnonzero(repeated)
     ]
@@ -509,8 +427,6 @@ def with_persons_filled(rows: IncidentRows) -> IncidentRows:
     """Rows whose `persons_involved` is a whole number: where none was given, the number of
     persons apprehended."""
     missing = np.isnan(rows.persons_involved)
-    totals = np.fromiter(
-        (sum(g.persons for g in gs) for gs in rows.apprehensions), np.int64, len(rows)
-    )
+    totals = rows.groups.persons_per_row(len(rows))
     filled = np.where(missing, totals, rows.persons_involved)
     return replace(rows, persons_involved=filled.astype(np.int64))

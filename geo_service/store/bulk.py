@@ -1,44 +1,93 @@
-"""Bulk writes with COPY: the fast path of imports."""
+"""Bulk writes with binary COPY from Arrow tables: the fast path of imports."""
 
 from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
-from sqlalchemy import text
+from geoalchemy2 import Geometry
+from pgpq import ArrowToPostgresBinaryEncoder
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    Table,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.store.db import raw_connection
 
+_TRAILER = b"\xff\xff"  # the end of a binary COPY stream: a field count of -1
+# Binary COPY wants each value in the column's own wire type; geometry takes EWKB.
+_ARROW_TYPES = (
+    (BigInteger, pa.int64()),
+    (SmallInteger, pa.int16()),
+    (Integer, pa.int32()),
+    (Float, pa.float64()),
+    (Boolean, pa.bool_()),
+    (DateTime, pa.timestamp("us", tz="UTC")),
+    (LargeBinary, pa.binary()),
+    (Geometry, pa.binary()),
+)
 
-def encode_csv(table: pa.Table) -> bytes:
-    """A COPY ... (FORMAT csv) payload: no header, NULL as an unquoted empty field."""
-    sink = pa.BufferOutputStream()
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    pacsv.write_csv(table, sink, options)
-    return sink.getvalue().to_pybytes()
+
+def arrow_schema(table: Table, columns: Sequence[str]) -> pa.Schema:
+    """The Arrow schema whose binary COPY encoding fits `columns` of `table`."""
+
+    def arrow_type(column: str) -> pa.DataType:
+        sql_type = table.c[column].type
+        return next((a for s, a in _ARROW_TYPES if isinstance(sql_type, s)), pa.string())
+
+    return pa.schema([pa.field(c, arrow_type(c)) for c in columns])
 
 
-async def reserve_incident_ids(conn: AsyncConnection, n: int) -> np.ndarray:
-    """`n` new incident ids from the table's own sequence (so single inserts never collide)."""
+async def reserve_ids(conn: AsyncConnection, table: str, n: int) -> np.ndarray:
+    """`n` new ids from the table's own sequence, so single inserts never collide with them."""
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    result = await conn.execute(
-        text(
-            "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, :n)"
-        ),
-        {"n": n},
+    seq = "nextval(pg_get_serial_sequence(:table, 'id'))"
+    lo, hi = (
+        await conn.execute(
+            text(f"SELECT min(v), max(v) FROM (SELECT {seq} AS v FROM generate_series(1, :n)) s"),
+            {"table": table, "n": n},
+        )
+    ).one()
+    if hi - lo + 1 == n:  # the usual case: nobody else drew numbers meanwhile
+        return np.arange(lo, hi + 1, dtype=np.int64)
+    drawn = await conn.execute(
+        text(f"SELECT {seq} FROM generate_series(1, :n)"), {"table": table, "n": n}
     )
-    return np.fromiter((r[0] for r in result), dtype=np.int64, count=n)
+    return np.fromiter((r[0] for r in drawn), dtype=np.int64, count=n)
 
 
-async def copy_csv(
-    conn: AsyncConnection, table: str, columns: Sequence[str], payloads: AsyncIterator[bytes]
+def encode(schema: pa.Schema, part: pa.Table) -> bytes:
+    """The rows of `part` in PostgreSQL's binary COPY format, without header and trailer.
+
+    Safe to call in a worker thread, so that encoding overlaps the database's work.
+    """
+    encoder = ArrowToPostgresBinaryEncoder(schema)
+    encoder.write_header()
+    body = [encoder.write_batch(b) for b in part.cast(schema).to_batches()]
+    # The encoder buffers rows and hands them out with the trailer when it finishes.
+    body.append(encoder.finish().removesuffix(_TRAILER))
+    return b"".join(body)
+
+
+async def copy_binary(
+    conn: AsyncConnection, table: Table, schema: pa.Schema, payloads: AsyncIterator[bytes]
 ) -> None:
-    """COPY every CSV payload into `table` in one statement, on the connection's transaction."""
+    """Binary COPY of encoded rows into `schema`'s columns of `table`, in one statement on the
+    connection's transaction."""
     raw = await raw_connection(conn)
-    names = ", ".join(f'"{c}"' for c in columns)
-    statement = f'COPY "{table}" ({names}) FROM STDIN (FORMAT csv)'
+    names = ", ".join(f'"{c}"' for c in schema.names)
+    framing = ArrowToPostgresBinaryEncoder(schema)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT binary)'
     async with raw.cursor() as cur, cur.copy(statement) as copy:
+        await copy.write(framing.write_header())
         async for payload in payloads:
             await copy.write(payload)
+        await copy.write(framing.finish())

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from geo_service.api.body import read_body, require_media_type
 from geo_service.api.deps import CallerDep, Engine, Geo, SettingsDep
 from geo_service.api.problems import PROBLEM_JSON
-from geo_service.services import ingest
+from geo_service.services import bulk_import
 from geo_service.services.readers import MEDIA_TYPES, read_bytes
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -78,5 +78,5 @@ async def import_incidents(
     kind = require_media_type(request, tuple(MEDIA_TYPES))
     body = await read_body(request, config.max_import_bytes)
     table = read_bytes(body, MEDIA_TYPES[kind])
-    report = await ingest.import_table(engine, caller, geo, table, skip_invalid=skip_invalid)
+    report = await bulk_import.import_table(engine, caller, geo, table, skip_invalid=skip_invalid)
     return Response(orjson.dumps(report.as_dict()), 201, media_type="application/json")

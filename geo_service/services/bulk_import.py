@@ -1,0 +1,204 @@
+"""Imports: many incidents from a table, checked, enriched and written with binary COPY.
+
+The work is a pipeline of chunks: a worker thread reads, checks, enriches and encodes one
+chunk while the database takes the previous one, so the two cores work side by side. All
+or nothing: any refused row (unless skipped) aborts the COPY and rolls the import back.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import shapely
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from geo_service.geo.reference import Geography
+from geo_service.services import incident_rows
+from geo_service.services.enrichment import derived_columns, digests
+from geo_service.services.errors import Conflict, FieldError, InvalidInput
+from geo_service.services.incident_rows import IncidentRows, Vocabulary
+from geo_service.services.ingest import SUBMITTED_COLUMNS, vocabulary
+from geo_service.services.readers import Table
+from geo_service.store import bulk
+from geo_service.store import incidents as store
+from geo_service.store.models import apprehensions, incidents
+from geo_service.store.visibility import Caller
+
+CHUNK_ROWS = 50_000
+DERIVED_COLUMNS = tuple(c for c in store.WRITTEN_COLUMNS if c not in SUBMITTED_COLUMNS)
+INCIDENT_SCHEMA = bulk.arrow_schema(
+    incidents, ("id", *SUBMITTED_COLUMNS, *DERIVED_COLUMNS, "geom", "submission_sha256")
+)
+GROUP_SCHEMA = bulk.arrow_schema(apprehensions, ("incident_id", *store.GROUP_COLUMNS))
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows received, created, already present unchanged, refused."""
+
+    received: int = 0
+    created: int = 0
+    unchanged: int = 0
+    rejected: list[FieldError] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "created": self.created,
+            "unchanged": self.unchanged,
+            "rejected": len({e.row for e in self.rejected}),
+            "errors": [e.as_dict() for e in self.rejected],
+        }
+
+
+@dataclass
+class _Chunk:
+    errors: list[FieldError]
+    unchanged: int = 0
+    created: int = 0
+    incidents: bytes = b""
+    groups: bytes = b""
+
+
+def _encode(rows: IncidentRows, ids: np.ndarray, geo: Geography) -> tuple[bytes, bytes]:
+    """Binary COPY payloads of checked rows: the incidents, and their apprehension groups."""
+    columns: dict[str, Any] = {"id": ids}
+    columns |= {c: getattr(rows, c) for c in SUBMITTED_COLUMNS}
+    columns["occurred_at"] = pa.array(rows.occurred_at, type=pa.timestamp("us", tz="UTC"))
+    columns["location_accuracy_m"] = pa.array(
+        rows.location_accuracy_m, mask=np.isnan(rows.location_accuracy_m)
+    )
+    columns |= derived_columns(rows, geo)
+    points = shapely.set_srid(shapely.points(rows.lon, rows.lat), 4326)
+    columns["geom"] = shapely.to_wkb(points, include_srid=True)
+    columns["submission_sha256"] = digests(rows)
+    table = pa.table(
+        [pa.array(columns[f.name], f.type) for f in INCIDENT_SCHEMA], schema=INCIDENT_SCHEMA
+    )
+    g = rows.groups
+    groups = pa.table(
+        [ids[g.incident], g.nationality, g.persons, g.minors, g.women], schema=GROUP_SCHEMA
+    )
+    return bulk.encode(INCIDENT_SCHEMA, table), bulk.encode(GROUP_SCHEMA, groups)
+
+
+def _prepare(
+    table: Table,
+    start: int,
+    stop: int,
+    ids: np.ndarray,
+    vocab: Vocabulary,
+    refused: frozenset[int],
+    existing: dict[tuple[str, str], bytes],
+    encode: bool,
+) -> _Chunk:
+    """Read, check and (when `encode`) enrich and encode rows start..stop of `table`."""
+    rows, errors = incident_rows.from_frame(
+        table.frame.iloc[start:stop], table.lon[start:stop], table.lat[start:stop], start + 1
+    )
+    errors = [e for e in table.errors if start < (e.row or 0) <= stop] + errors
+    # A value that could not be read is reported once, not again as missing.
+    seen = {(e.row, "geometry" if e.field in ("lon", "lat") else e.field) for e in errors}
+    errors += [e for e in incident_rows.check(rows, vocab) if (e.row, e.field) not in seen]
+    bad = {e.row for e in errors} | refused
+    rows = incident_rows.with_persons_filled(rows.take(~np.isin(rows.row, list(bad))))
+    chunk = _Chunk(errors)
+    if existing and len(rows):
+        stored = [existing.get(k) for k in zip(rows.agency, rows.external_ref, strict=True)]
+        if any(d is not None for d in stored):
+            mine = digests(rows)
+            fresh = np.array([d is None for d in stored])
+            for i in np.flatnonzero(~fresh):
+                if stored[i] == mine[i]:
+                    chunk.unchanged += 1
+                else:
+                    errors.append(
+                        FieldError(
+                            "external_ref",
+                            f"{rows.external_ref[i]!r} of {rows.agency[i]} is already used by "
+                            "an incident with different content",
+                            int(rows.row[i]),
+                        )
+                    )
+            rows = rows.take(fresh)
+    if encode and len(rows):
+        chunk.incidents, chunk.groups = _encode(rows, ids[rows.row - 1], geo=vocab.geography)
+        chunk.created = len(rows)
+    return chunk
+
+
+async def import_table(
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography,
+    table: Table,
+    *,
+    skip_invalid: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a table read from a file: all or nothing, unless `skip_invalid`."""
+    n = len(table.frame)
+    report = ImportReport(received=n)
+    agency = incident_rows.text_column(table.frame, "agency")
+    external_ref = incident_rows.text_column(table.frame, "external_ref")
+    repeated = incident_rows.repeated_references(agency, external_ref, np.arange(1, n + 1))
+    errors: list[FieldError] = list(repeated)
+    group_payloads: list[bytes] = []
+
+    async with engine.begin() as conn:
+        vocab = await vocabulary(conn, geo)
+        known = await store.existing_references(conn, caller, agency, external_ref)
+        ids = await bulk.reserve_ids(conn, incidents.name, n)
+        refused = frozenset(e.row for e in repeated if e.row is not None)
+        starts = list(range(0, n, CHUNK_ROWS))
+
+        def work(k: int, encode: bool) -> Any:
+            stop = min(starts[k] + CHUNK_ROWS, n)
+            return asyncio.to_thread(
+                _prepare, table, starts[k], stop, ids, vocab, refused, known, encode
+            )
+
+        async def payloads() -> AsyncIterator[bytes]:
+            failing = bool(errors) and not skip_invalid
+            pending = asyncio.ensure_future(work(0, not failing)) if starts else None
+            for k in range(len(starts)):
+                assert pending is not None
+                chunk = await pending
+                errors.extend(chunk.errors)
+                failing = failing or (bool(errors) and not skip_invalid)
+                if k + 1 < len(starts):  # the next chunk is prepared while this one is written
+                    pending = asyncio.ensure_future(work(k + 1, not failing))
+                report.unchanged += chunk.unchanged
+                if not failing:
+                    report.created += chunk.created
+                    group_payloads.append(chunk.groups)
+                    yield chunk.incidents
+                if on_progress:
+                    on_progress(min(CHUNK_ROWS, n - starts[k]))
+
+        async def groups() -> AsyncIterator[bytes]:
+            for payload in group_payloads:
+                yield payload
+
+        try:
+            await bulk.copy_binary(conn, incidents, INCIDENT_SCHEMA, payloads())
+            errors.sort(key=lambda e: e.row or 0)
+            if errors and not skip_invalid:
+                raise InvalidInput(
+                    errors=errors,
+                    detail=f"{len({e.row for e in errors})} of {n} rows were refused; nothing "
+                    "was imported (skip invalid rows to import the others)",
+                )
+            await bulk.copy_binary(conn, apprehensions, GROUP_SCHEMA, groups())
+        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+            raise Conflict(
+                "another submission took one of these references while importing; "
+                "nothing was imported, run the import again"
+            ) from exc
+    report.rejected = errors
+    return report
