@@ -41,7 +41,9 @@ async def test_import_each_format(settings, geography, db, tmp_path, suffix):
     assert await count(db) == 300
 
 
-async def test_import_with_a_bad_row_imports_nothing_and_names_it(settings, geography, db, tmp_path):
+async def test_import_with_a_bad_row_imports_nothing_and_names_it(
+    settings, geography, db, tmp_path
+):
     path = tmp_path / "bad.csv"
     synthetic.write(synthetic.incidents(geography, 50, seed=6), str(path))
     frame = pd.read_csv(path)
@@ -56,7 +58,9 @@ async def test_import_with_a_bad_row_imports_nothing_and_names_it(settings, geog
     assert await count(db) == 0
 
 
-async def test_skip_invalid_writes_the_rejected_rows_with_reasons(settings, geography, db, tmp_path):
+async def test_skip_invalid_writes_the_rejected_rows_with_reasons(
+    settings, geography, db, tmp_path
+):
     path = tmp_path / "mixed.csv"
     synthetic.write(synthetic.incidents(geography, 40, seed=7), str(path))
     frame = pd.read_csv(path)

@@ -29,7 +29,7 @@ def country_of(geo: Geography, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """ISO3 code of the country each point lies in, None where none of the six."""
     out = np.full(len(lon), None, dtype=object)
     todo = np.ones(len(lon), dtype=bool)
-    for iso3, geom in zip(geo.countries["iso3"], geo.countries.geometry.values, strict=True):
+    for iso3, geom in zip(geo.country_codes, geo.country_shapes, strict=True):
         if not todo.any():
             break
         idx = np.flatnonzero(todo)

@@ -43,9 +43,10 @@ class Geography:
     section_ids: np.ndarray
     section_borders: np.ndarray
 
-    @property
-    def crossing_point_ids(self) -> frozenset[str]:
-        return frozenset(self.crossing_points["id"])
+    crossing_point_ids: frozenset[str]
+    # The six countries' codes and (prepared) polygons, for point-in-polygon tests.
+    country_codes: tuple[str, ...]
+    country_shapes: tuple[BaseGeometry, ...]
 
 
 def read_layer(directory: Path, name: str) -> gpd.GeoDataFrame:
@@ -85,5 +86,8 @@ def load_geography(directory: Path) -> Geography:
         segment_section=segment_section,
         segment_tree=cKDTree(start),
         section_ids=sections["id"].to_numpy(dtype=object),
+        crossing_point_ids=frozenset(layers["crossing_points"]["id"]),
+        country_codes=tuple(countries["iso3"]),
+        country_shapes=tuple(countries.geometry.values),
         section_borders=sections["border"].to_numpy(dtype=object),
     )

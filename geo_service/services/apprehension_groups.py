@@ -17,6 +17,18 @@ import pandas as pd
 from geo_service import domain
 from geo_service.services.errors import FieldError
 
+
+def duplicated(*columns: np.ndarray) -> np.ndarray:
+    """Whether each row's values appeared together in an earlier row."""
+    seen: set[tuple[Any, ...]] = set()
+    out = np.zeros(len(columns[0]), dtype=bool)
+    for i, key in enumerate(zip(*(c.tolist() for c in columns), strict=True)):
+        if key in seen:
+            out[i] = True
+        seen.add(key)
+    return out
+
+
 COUNTS = ("persons", "minors", "women")
 
 
@@ -109,17 +121,12 @@ def from_lists(per_row: Sequence[Sequence[dict[str, Any]]]) -> Groups:
     )
 
 
-def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return value != value
-    return isinstance(value, str) and not value.strip()
-
-
-def _decode(values: list[Any], rows: np.ndarray, errors: list[FieldError]) -> list[tuple[int, Any]]:
+def _decode(values: pd.Series, rows: np.ndarray, errors: list[FieldError]) -> list[tuple[int, Any]]:
     """(position, list of groups) for each row that has any; JSON text is decoded."""
-    present = [(i, v) for i, v in enumerate(values) if not _is_blank(v)]
+    as_text = values.astype("string")
+    blank = np.asarray(as_text.isna() | (as_text.str.strip() == ""), dtype=bool)
+    positions = np.flatnonzero(~blank)
+    present = list(zip(positions.tolist(), values.to_numpy(dtype=object)[positions], strict=True))
     texts = [(i, v) for i, v in present if isinstance(v, str)]
     decoded: dict[int, Any] = {}
     if texts:
@@ -169,7 +176,7 @@ def _whole(values: list[Any], field: str, where: list[tuple[int, int]], rows, er
     return out
 
 
-def from_values(values: list[Any], rows: np.ndarray) -> tuple[Groups, list[FieldError]]:
+def from_values(values: pd.Series, rows: np.ndarray) -> tuple[Groups, list[FieldError]]:
     """Groups from a column read out of a file: JSON text or already decoded lists."""
     errors: list[FieldError] = []
     where: list[tuple[int, int]] = []
@@ -221,7 +228,7 @@ def check(groups: Groups, rows: np.ndarray, involved: np.ndarray) -> list[FieldE
     nat = groups.nationality
     known = np.fromiter((n in domain.NATIONALITIES for n in nat), dtype=bool, count=len(nat))
     refuse(~known, ".nationality", lambda k: f"unknown ISO 3166-1 alpha-3 code {nat[k]!r}")
-    twice = pd.DataFrame({"i": groups.incident, "n": nat}).duplicated().to_numpy() & known
+    twice = duplicated(groups.incident, nat) & known
     refuse(twice, ".nationality", lambda k: f"{nat[k]} listed twice")
     refuse(groups.persons < 1, ".persons", "must be at least 1")
     for name in ("minors", "women"):

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import psycopg
 import pyarrow as pa
-import shapely
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.reference import Geography
+from geo_service.geo.wkb import ewkb_points
 from geo_service.services import incident_rows
 from geo_service.services.enrichment import derived_columns, digests
 from geo_service.services.errors import Conflict, FieldError, InvalidInput
@@ -74,8 +74,7 @@ def _encode(rows: IncidentRows, ids: np.ndarray, geo: Geography) -> tuple[bytes,
         rows.location_accuracy_m, mask=np.isnan(rows.location_accuracy_m)
     )
     columns |= derived_columns(rows, geo)
-    points = shapely.set_srid(shapely.points(rows.lon, rows.lat), 4326)
-    columns["geom"] = shapely.to_wkb(points, include_srid=True)
+    columns["geom"] = ewkb_points(rows.lon, rows.lat)
     columns["submission_sha256"] = digests(rows)
     table = pa.table(
         [pa.array(columns[f.name], f.type) for f in INCIDENT_SCHEMA], schema=INCIDENT_SCHEMA
@@ -132,6 +131,11 @@ def _prepare(
     return chunk
 
 
+class _AlreadyStored(Exception):
+    """A reference of the import is already stored: the import is run again, looking up
+    what is stored first."""
+
+
 async def import_table(
     engine: AsyncEngine,
     caller: Caller,
@@ -141,7 +145,28 @@ async def import_table(
     skip_invalid: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a table read from a file: all or nothing, unless `skip_invalid`."""
+    """Import a table read from a file: all or nothing, unless `skip_invalid`.
+
+    Most imports bring new incidents only, so the first attempt does not look up stored
+    references; the unique constraint catches one that is stored, and the import then runs
+    again with the look-up (a retried import, say).
+    """
+    try:
+        return await _import(engine, caller, geo, table, skip_invalid, on_progress, look_up=False)
+    except _AlreadyStored:
+        return await _import(engine, caller, geo, table, skip_invalid, on_progress, look_up=True)
+
+
+async def _import(
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography,
+    table: Table,
+    skip_invalid: bool,
+    on_progress: Callable[[int], None] | None,
+    *,
+    look_up: bool,
+) -> ImportReport:
     n = len(table.frame)
     report = ImportReport(received=n)
     agency = incident_rows.text_column(table.frame, "agency")
@@ -152,7 +177,9 @@ async def import_table(
 
     async with engine.begin() as conn:
         vocab = await vocabulary(conn, geo)
-        known = await store.existing_references(conn, caller, agency, external_ref)
+        known = (
+            await store.existing_references(conn, caller, agency, external_ref) if look_up else {}
+        )
         ids = await bulk.reserve_ids(conn, incidents.name, n)
         refused = frozenset(e.row for e in repeated if e.row is not None)
         starts = list(range(0, n, CHUNK_ROWS))
@@ -196,6 +223,8 @@ async def import_table(
                 )
             await bulk.copy_binary(conn, apprehensions, GROUP_SCHEMA, groups())
         except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+            if not look_up:
+                raise _AlreadyStored from exc
             raise Conflict(
                 "another submission took one of these references while importing; "
                 "nothing was imported, run the import again"

@@ -21,7 +21,7 @@ from geo_service import domain
 from geo_service.geo.locate import in_region
 from geo_service.geo.reference import Geography
 from geo_service.services import apprehension_groups
-from geo_service.services.apprehension_groups import Groups
+from geo_service.services.apprehension_groups import Groups, duplicated
 from geo_service.services.errors import FieldError
 
 MAX_REF_LENGTH = 100
@@ -254,11 +254,7 @@ def from_frame(
     n = len(frame)
     rows = np.arange(first_row, first_row + n, dtype=np.int64)
     persons = _number(frame, "persons_involved", errors, rows, integer=True)
-    column = (
-        frame["apprehensions"].to_numpy(dtype=object, na_value=None).tolist()
-        if "apprehensions" in frame
-        else []
-    )
+    column = frame["apprehensions"] if "apprehensions" in frame else pd.Series([None] * n)
     groups, group_errors = apprehension_groups.from_values(column, rows)
     errors.extend(group_errors)
     result = IncidentRows(
@@ -299,9 +295,10 @@ class Vocabulary:
         return self.geography.crossing_point_ids
 
 
-def _member(values: np.ndarray, allowed: Iterable[str]) -> np.ndarray:
-    allowed = frozenset(allowed)
-    return np.fromiter((v in allowed for v in values), dtype=bool, count=len(values))
+def _member(values: np.ndarray, allowed: Iterable[str | None]) -> np.ndarray:
+    # A set look-up per value: as fast as pandas' isin on a million rows, far faster on one.
+    allowed = set(allowed)
+    return np.array([v in allowed for v in values.tolist()], dtype=bool)
 
 
 def _listing(values: Iterable[str]) -> str:
@@ -411,8 +408,7 @@ def repeated_references(
     agency: np.ndarray, external_ref: np.ndarray, rows: np.ndarray
 ) -> list[FieldError]:
     """Rows whose (agency, reference) appears earlier in the same submission."""
-    keys = pd.DataFrame({"agency": agency, "ref": external_ref})
-    repeated = keys.duplicated(keep="first").to_numpy() & pd.notna(external_ref)
+    repeated = duplicated(agency, external_ref) & (external_ref != None)  # noqa: E711
     return [
         FieldError(
             "external_ref",

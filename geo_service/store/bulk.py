@@ -49,18 +49,18 @@ async def reserve_ids(conn: AsyncConnection, table: str, n: int) -> np.ndarray:
     """`n` new ids from the table's own sequence, so single inserts never collide with them."""
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    seq = "nextval(pg_get_serial_sequence(:table, 'id'))"
+    sequence = (
+        await conn.execute(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table})
+    ).scalar_one()
+    draw = "SELECT nextval(CAST(:seq AS regclass)) AS v FROM generate_series(1, :n)"
     lo, hi = (
         await conn.execute(
-            text(f"SELECT min(v), max(v) FROM (SELECT {seq} AS v FROM generate_series(1, :n)) s"),
-            {"table": table, "n": n},
+            text(f"SELECT min(v), max(v) FROM ({draw}) s"), {"seq": sequence, "n": n}
         )
     ).one()
     if hi - lo + 1 == n:  # the usual case: nobody else drew numbers meanwhile
         return np.arange(lo, hi + 1, dtype=np.int64)
-    drawn = await conn.execute(
-        text(f"SELECT {seq} FROM generate_series(1, :n)"), {"table": table, "n": n}
-    )
+    drawn = await conn.execute(text(draw), {"seq": sequence, "n": n})
     return np.fromiter((r[0] for r in drawn), dtype=np.int64, count=n)
 
 

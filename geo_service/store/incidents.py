@@ -114,6 +114,15 @@ def _point() -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), 4326)
 
 
+# Built once: composing a statement of thirty columns costs more than running it.
+_INSERT = (
+    pg_insert(incidents)
+    .values(**{c: bindparam(c) for c in (*WRITTEN_COLUMNS, "submission_sha256")}, geom=_point())
+    .on_conflict_do_nothing(index_elements=["agency", "external_ref"])
+    .returning(incidents.c.id)
+)
+
+
 async def agency_codes(conn: AsyncConnection) -> frozenset[str]:
     result = await conn.execute(select(agencies.c.code))
     return frozenset(result.scalars())
@@ -123,13 +132,7 @@ async def insert_incident(
     conn: AsyncConnection, values: Mapping[str, Any], groups: Sequence[Mapping[str, Any]]
 ) -> int | None:
     """Insert one incident and its groups; None when its (agency, reference) is taken."""
-    stmt = (
-        pg_insert(incidents)
-        .values(**{c: bindparam(c) for c in (*WRITTEN_COLUMNS, "submission_sha256")}, geom=_point())
-        .on_conflict_do_nothing(index_elements=["agency", "external_ref"])
-        .returning(incidents.c.id)
-    )
-    new_id = (await conn.execute(stmt, dict(values))).scalar_one_or_none()
+    new_id = (await conn.execute(_INSERT, dict(values))).scalar_one_or_none()
     if new_id is not None and groups:
         await conn.execute(insert(apprehensions), [{"incident_id": new_id, **g} for g in groups])
     return new_id

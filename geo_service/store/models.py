@@ -157,7 +157,6 @@ incidents = Table(
     CheckConstraint("length(external_ref) BETWEEN 1 AND 100", name="external_ref"),
     Index("ix_incidents_geom", "geom", postgresql_using="gist"),
     Index("ix_incidents_occurred_at_id", "occurred_at", "id"),
-    Index("ix_incidents_reported_at", "reported_at"),
 )
 
 apprehensions = Table(

@@ -1,7 +1,5 @@
 """POST /api/v1/imports: CSV, GeoJSON, GeoPackage and GeoParquet, all or nothing."""
 
-import io
-
 import geopandas as gpd
 import orjson
 from shapely.geometry import Point
@@ -13,7 +11,7 @@ URL = "/api/v1/imports"
 
 CSV = (
     "agency,external_ref,category,occurred_at,lon,lat,persons_involved,sharing,narrative,apprehensions\n"
-    'BIH_BP,CSV-1,unauthorised_crossing,2026-11-28T02:40:00+01:00,19.1031,44.3921,7,pcc,'
+    "BIH_BP,CSV-1,unauthorised_crossing,2026-11-28T02:40:00+01:00,19.1031,44.3921,7,pcc,"
     '"Grupa kod Zvornika: č ć đ š ž","[{""nationality"": ""AFG"", ""persons"": 5, ""minors"": 2}]"\n'
     "SRB_BP,CSV-2,excise_smuggling,2026-11-27T22:00:00Z,19.13,44.38,,national,Цигарете,\n"
     "MNE_BP,CSV-3,drug_smuggling,2026-11-26T23:15:00+01:00,18.55,42.85,2,pcc,,\n"
@@ -123,7 +121,9 @@ async def test_importing_the_same_rows_again_changes_nothing(client, db):
 async def test_a_changed_row_under_a_stored_reference_is_refused(client, db):
     await client.post(URL, content=CSV.encode(), headers={"Content-Type": "text/csv"})
     changed = CSV.replace(",7,pcc,", ",8,pcc,")
-    response = await client.post(URL, content=changed.encode(), headers={"Content-Type": "text/csv"})
+    response = await client.post(
+        URL, content=changed.encode(), headers={"Content-Type": "text/csv"}
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["row"] == 1
     assert "different content" in response.json()["errors"][0]["reason"]
@@ -196,7 +196,9 @@ async def test_wrong_type_and_oversized_imports(client, app, db):
     limit = app.state.settings.max_import_bytes
     app.state.settings.max_import_bytes = 100
     try:
-        response = await client.post(URL, content=CSV.encode(), headers={"Content-Type": "text/csv"})
+        response = await client.post(
+            URL, content=CSV.encode(), headers={"Content-Type": "text/csv"}
+        )
     finally:
         app.state.settings.max_import_bytes = limit
     assert response.status_code == 413

@@ -148,9 +148,13 @@ async def test_patch_with_the_current_etag_changes_and_re_derives(client):
 async def test_patch_with_a_stale_etag_is_412_and_changes_nothing(client):
     created = await create(client, "PATCH-2")
     location = f"{URL}/{created['properties']['id']}"
-    ok = await client.patch(location, json={"properties": {"impact": "high"}}, headers={"If-Match": '"1"'})
+    ok = await client.patch(
+        location, json={"properties": {"impact": "high"}}, headers={"If-Match": '"1"'}
+    )
     assert ok.status_code == 200
-    stale = await client.patch(location, json={"properties": {"impact": "low"}}, headers={"If-Match": '"1"'})
+    stale = await client.patch(
+        location, json={"properties": {"impact": "low"}}, headers={"If-Match": '"1"'}
+    )
     assert stale.status_code == 412
     assert stale.headers["content-type"] == "application/problem+json"
     assert (await client.get(location)).json()["properties"]["impact"] == "high"

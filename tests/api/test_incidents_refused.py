@@ -70,7 +70,12 @@ CASES = [
         "greater than or equal to 0",
     ),
     ("future", with_props(occurred_at="2099-01-01T00:00:00Z"), "properties.occurred_at", "future"),
-    ("before 2000", with_props(occurred_at="1999-12-31T23:00:00Z"), "properties.occurred_at", "2000"),
+    (
+        "before 2000",
+        with_props(occurred_at="1999-12-31T23:00:00Z"),
+        "properties.occurred_at",
+        "2000",
+    ),
     (
         "time without offset",
         with_props(occurred_at="2026-11-28T02:40:00"),
@@ -115,7 +120,12 @@ CASES = [
         "geometry.coordinates[0]",
         "valid number",
     ),
-    ("unknown crossing point", with_props(crossing_point="nowhere"), "properties.crossing_point", "unknown"),
+    (
+        "unknown crossing point",
+        with_props(crossing_point="nowhere"),
+        "properties.crossing_point",
+        "unknown",
+    ),
     ("misspelt property", with_props(catgory="x"), "properties.catgory", "Extra inputs"),
     ("bad sharing", with_props(sharing="public"), "properties.sharing", "Input should be"),
     ("empty reference", with_props(external_ref=""), "properties.external_ref", "at least 1"),
@@ -155,7 +165,9 @@ async def test_malformed_json_is_refused(client, raw):
 @pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
 async def test_non_finite_coordinates_are_refused(client, db, number):
     raw = (
-        b'{"type": "Feature", "geometry": {"type": "Point", "coordinates": [' + number + b", 44.3]},"
+        b'{"type": "Feature", "geometry": {"type": "Point", "coordinates": ['
+        + number
+        + b", 44.3]},"
         b'"properties": {}}'
     )
     response = await client.post(URL, content=raw, headers=GEOJSON)
@@ -181,7 +193,9 @@ async def test_an_oversized_body_is_413(client, db):
 
 
 async def test_a_wrong_content_type_is_415(client):
-    response = await client.post(URL, content=b"agency=BIH_BP", headers={"Content-Type": "text/plain"})
+    response = await client.post(
+        URL, content=b"agency=BIH_BP", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 415
     assert "application/geo+json" in response.json()["detail"]
 
