@@ -42,7 +42,7 @@ COPY data/ data/
 COPY layers/ layers/
 COPY web/ web/
 
-USER geo
+USER 10001:10001
 EXPOSE 8000
 
 # /readyz answers 200 once the database is reachable and migrated, 503 otherwise;

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 
 from geo_service import __version__
 from geo_service.api import problems
@@ -61,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.engine.dispose()
 
-    app = FastAPI(
+    # The interactive docs serve Swagger UI and ReDoc from the package, not from a CDN.
+    app = FastAPIOffline(
         title="Border situation service",
         version=__version__,
         summary="Incidents and apprehensions along the BiH–Serbia, BiH–Montenegro and "
