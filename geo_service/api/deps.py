@@ -16,19 +16,19 @@ from geo_service.store.visibility import SERVICE, Caller
 MAX_LIMIT = 10_000
 
 
-def engine(request: Request) -> AsyncEngine:
+async def engine(request: Request) -> AsyncEngine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def geography(request: Request) -> Geography:
+async def geography(request: Request) -> Geography:
     return request.app.state.geography  # type: ignore[no-any-return]
 
 
-def caller(request: Request) -> Caller:
+async def caller(request: Request) -> Caller:
     """Who is asking. Every caller is the service itself until users and keys exist."""
     return SERVICE
 
@@ -92,7 +92,8 @@ def _codes(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
 
 
-def incident_filter(
+# Plain `def` dependencies would each run in a worker thread; these do no blocking work.
+async def incident_filter(
     bbox: Annotated[
         str | None,
         Query(description="minLon,minLat,maxLon,maxLat (WGS84)", examples=["18.9,44.2,19.4,44.6"]),

@@ -5,14 +5,23 @@ inside their parent's hexagon, so counts by parent would not match the hexagons 
 """
 
 import h3
+import h3.api.basic_int as h3i
 import numpy as np
 from h3ronpy import vector
 
 from geo_service.domain import H3_RESOLUTIONS
 
+_FEW = 32
+
 
 def cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
     """H3 cells (as int64, the type PostgreSQL's bigint holds) of points at one resolution."""
+    if len(lat) <= _FEW:
+        # h3-py for a few points: the vectorised call costs more to set up than it saves.
+        return np.array(
+            [h3i.latlng_to_cell(y, x, resolution) for y, x in zip(lat, lon, strict=True)],
+            dtype=np.uint64,
+        ).astype(np.int64)
     out = vector.coordinates_to_cells(
         np.ascontiguousarray(lat, dtype=np.float64),
         np.ascontiguousarray(lon, dtype=np.float64),

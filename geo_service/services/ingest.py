@@ -4,10 +4,12 @@ An incident is acknowledged only after its transaction commits. An import is all
 unless told to skip invalid rows; a retried submission is recognised by its digest.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
+from types import SimpleNamespace
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -16,6 +18,7 @@ from geo_service.geo.reference import Geography
 from geo_service.services import incident_rows
 from geo_service.services.enrichment import derived_columns, digests
 from geo_service.services.errors import Conflict, FieldError, InvalidInput
+from geo_service.services.features import to_feature
 from geo_service.services.incident_rows import IncidentRows, Vocabulary
 from geo_service.store import incidents as store
 from geo_service.store.visibility import Caller
@@ -27,10 +30,23 @@ SUBMITTED_COLUMNS = tuple(c for c in store.WRITTEN_COLUMNS if c in incident_rows
 class Created:
     id: int
     created: bool  # False: the same submission was already stored
+    feature: dict[str, Any] | None = None  # the stored incident, when just created
 
 
-async def vocabulary(conn: AsyncConnection, geo: Geography) -> Vocabulary:
-    return Vocabulary(agencies=await store.agency_codes(conn), geography=geo)
+# Agency codes per engine (see `vocabulary`).
+_agency_codes: WeakKeyDictionary[Any, frozenset[str]] = WeakKeyDictionary()
+
+
+async def vocabulary(
+    conn: AsyncConnection, geo: Geography, wanted: Iterable[str] = ()
+) -> Vocabulary:
+    """Codes to check submissions against. The agencies are read once per engine and again
+    whenever a submission names one not seen yet, so a new agency counts at once."""
+    key = conn.engine.sync_engine
+    codes = _agency_codes.get(key)
+    if codes is None or not set(wanted) <= codes:
+        codes = _agency_codes[key] = await store.agency_codes(conn)
+    return Vocabulary(agencies=codes, geography=geo)
 
 
 def _values(rows: IncidentRows, derived: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
@@ -75,13 +91,18 @@ async def create_incident(
 ) -> Created:
     """Store one incident, or recognise it as already stored (same agency, reference, content)."""
     async with engine.begin() as conn:
-        values, groups = prepare_one(rows, await vocabulary(conn, geo))
-        new_id = await store.insert_incident(conn, values, groups)
-        if new_id is not None:
-            return Created(new_id, True)
-        existing = await store.find_by_reference(
-            conn, caller, values["agency"], values["external_ref"]
-        )
+        vocab = await vocabulary(conn, geo, (a for a in rows.agency if a is not None))
+        values, groups = prepare_one(rows, vocab)
+        new = await store.insert_incident(conn, values, groups)
+        if new is None:
+            existing = await store.find_by_reference(
+                conn, caller, values["agency"], values["external_ref"]
+            )
+    if new is not None:
+        ordered = sorted(groups, key=lambda g: g["nationality"])  # as reads return them
+        stored = {**values, **new._asdict(), "apprehensions": ordered}
+        stored["h3_cell"] = values[store.H3_COLUMNS[-1]]
+        return Created(new.id, True, to_feature(SimpleNamespace(**stored)))
     if existing is None:
         raise Conflict(
             f"reference {values['external_ref']!r} of {values['agency']} belongs to a deleted "

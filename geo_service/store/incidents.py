@@ -20,7 +20,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.store.models import H3_COLUMNS, agencies, apprehensions, incidents
@@ -114,13 +113,32 @@ def _point() -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), 4326)
 
 
-# Built once: composing a statement of thirty columns costs more than running it.
-_INSERT = (
-    pg_insert(incidents)
-    .values(**{c: bindparam(c) for c in (*WRITTEN_COLUMNS, "submission_sha256")}, geom=_point())
-    .on_conflict_do_nothing(index_elements=["agency", "external_ref"])
-    .returning(incidents.c.id)
-)
+def _insert_statement() -> Any:
+    """One round trip for a new incident and its groups: the groups' insert reads the id the
+    incident's insert returns; nothing is inserted when the reference is taken."""
+    names = ", ".join(f'"{c}"' for c in (*WRITTEN_COLUMNS, "submission_sha256"))
+    values = ", ".join(f":{c}" for c in (*WRITTEN_COLUMNS, "submission_sha256"))
+    return text(
+        f"""
+        WITH new AS (
+            INSERT INTO incidents ({names}, geom)
+            VALUES ({values}, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+            ON CONFLICT (agency, external_ref) DO NOTHING
+            RETURNING id, version, reported_at, updated_at, status
+        ), groups AS (
+            INSERT INTO apprehensions (incident_id, nationality, persons, minors, women)
+            SELECT new.id, g.nationality, g.persons, g.minors, g.women
+            FROM new, unnest(
+                CAST(:g_nationality AS text[]), CAST(:g_persons AS integer[]),
+                CAST(:g_minors AS integer[]), CAST(:g_women AS integer[])
+            ) AS g(nationality, persons, minors, women)
+        )
+        SELECT id, version, reported_at, updated_at, status FROM new
+        """
+    )
+
+
+_INSERT = _insert_statement()
 
 
 async def agency_codes(conn: AsyncConnection) -> frozenset[str]:
@@ -130,12 +148,13 @@ async def agency_codes(conn: AsyncConnection) -> frozenset[str]:
 
 async def insert_incident(
     conn: AsyncConnection, values: Mapping[str, Any], groups: Sequence[Mapping[str, Any]]
-) -> int | None:
-    """Insert one incident and its groups; None when its (agency, reference) is taken."""
-    new_id = (await conn.execute(_INSERT, dict(values))).scalar_one_or_none()
-    if new_id is not None and groups:
-        await conn.execute(insert(apprehensions), [{"incident_id": new_id, **g} for g in groups])
-    return new_id
+) -> Row[Any] | None:
+    """Insert one incident and its groups: its id, version, times and status; None when its
+    (agency, reference) is taken."""
+    params = dict(values)
+    for c in GROUP_COLUMNS:
+        params[f"g_{c}"] = [g[c] for g in groups]
+    return (await conn.execute(_INSERT, params)).first()
 
 
 async def find_by_reference(

@@ -120,3 +120,17 @@ async def test_persons_involved_defaults_to_the_persons_apprehended(client):
     del body["properties"]["persons_involved"]
     response = await post(client, body)
     assert response.json()["properties"]["persons_involved"] == 7
+
+
+async def test_an_agency_added_to_the_table_is_accepted_at_once(client, db):
+    async with db.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO agencies (code, country, name_local) VALUES ('TST_BP', 'BIH', 'Test')")
+        )
+    try:
+        response = await post(client, feature("NEW-AGENCY", agency="TST_BP"))
+        assert response.status_code == 201, response.text
+    finally:
+        async with db.begin() as conn:
+            await conn.execute(text("TRUNCATE incidents, apprehensions"))
+            await conn.execute(text("DELETE FROM agencies WHERE code = 'TST_BP'"))

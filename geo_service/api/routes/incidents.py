@@ -83,7 +83,7 @@ async def create(
     body = await read_body(request, config.max_incident_bytes)
     feature = features.parse_feature(body)
     created = await ingest.create_incident(engine, caller, geo, features.feature_rows(feature))
-    out = await service.get_feature(engine, caller, created.id)
+    out = created.feature or await service.get_feature(engine, caller, created.id)
     location = str(request.url_for("get_incident", incident_id=created.id).path)
     headers = {"Location": location, "ETag": _etag(out["properties"]["version"])}
     return _geojson(out, 201 if created.created else 200, headers)
