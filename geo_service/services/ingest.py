@@ -90,7 +90,10 @@ async def create_incident(
     engine: AsyncEngine, caller: Caller, geo: Geography, rows: IncidentRows
 ) -> Created:
     """Store one incident, or recognise it as already stored (same agency, reference, content)."""
-    async with engine.begin() as conn:
+    # One statement writes the incident and its groups: in autocommit it is its own
+    # transaction, committed before its answer arrives, with no BEGIN and COMMIT round trips.
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         vocab = await vocabulary(conn, geo, (a for a in rows.agency if a is not None))
         values, groups = prepare_one(rows, vocab)
         new = await store.insert_incident(conn, values, groups)

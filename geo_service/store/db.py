@@ -17,7 +17,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         sqlalchemy_url(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # No ping before each use: a connection the database dropped fails its request (503,
+        # retry) and is replaced, rather than every request paying a round trip.
+        pool_pre_ping=False,
         pool_timeout=10,
         echo=settings.log_sql,
         connect_args={
