@@ -30,11 +30,22 @@ from geo_service.store.models import apprehensions, incidents
 from geo_service.store.visibility import Caller
 
 CHUNK_ROWS = 50_000
+FIRST_CHUNK_ROWS = 5_000
 DERIVED_COLUMNS = tuple(c for c in store.WRITTEN_COLUMNS if c not in SUBMITTED_COLUMNS)
 INCIDENT_SCHEMA = bulk.arrow_schema(
     incidents, ("id", *SUBMITTED_COLUMNS, *DERIVED_COLUMNS, "geom", "submission_sha256")
 )
 GROUP_SCHEMA = bulk.arrow_schema(apprehensions, ("incident_id", *store.GROUP_COLUMNS))
+
+
+def chunk_bounds(n: int) -> list[tuple[int, int]]:
+    """[start, stop) of each chunk of `n` rows: the database idles until the first chunk is
+    ready, so chunks start small and double up to CHUNK_ROWS."""
+    bounds, start, size = [], 0, FIRST_CHUNK_ROWS
+    while start < n:
+        bounds.append((start, min(start + size, n)))
+        start, size = start + size, min(2 * size, CHUNK_ROWS)
+    return bounds
 
 
 @dataclass
@@ -180,25 +191,26 @@ async def _import(
         known = (
             await store.existing_references(conn, caller, agency, external_ref) if look_up else {}
         )
+        # An import may run long; the service's per-statement bound is for requests.
+        await bulk.allow_long_statements(conn)
+        stored_before = await bulk.estimated_rows(conn, incidents)
         ids = await bulk.reserve_ids(conn, incidents.name, n)
         refused = frozenset(e.row for e in repeated if e.row is not None)
-        starts = list(range(0, n, CHUNK_ROWS))
+        bounds = chunk_bounds(n)
 
         def work(k: int, encode: bool) -> Any:
-            stop = min(starts[k] + CHUNK_ROWS, n)
-            return asyncio.to_thread(
-                _prepare, table, starts[k], stop, ids, vocab, refused, known, encode
-            )
+            lo, hi = bounds[k]
+            return asyncio.to_thread(_prepare, table, lo, hi, ids, vocab, refused, known, encode)
 
         async def payloads() -> AsyncIterator[bytes]:
             failing = bool(errors) and not skip_invalid
-            pending = asyncio.ensure_future(work(0, not failing)) if starts else None
-            for k in range(len(starts)):
+            pending = asyncio.ensure_future(work(0, not failing)) if bounds else None
+            for k in range(len(bounds)):
                 assert pending is not None
                 chunk = await pending
                 errors.extend(chunk.errors)
                 failing = failing or (bool(errors) and not skip_invalid)
-                if k + 1 < len(starts):  # the next chunk is prepared while this one is written
+                if k + 1 < len(bounds):  # the next chunk is prepared while this one is written
                     pending = asyncio.ensure_future(work(k + 1, not failing))
                 report.unchanged += chunk.unchanged
                 if not failing:
@@ -206,7 +218,7 @@ async def _import(
                     group_payloads.append(chunk.groups)
                     yield chunk.incidents
                 if on_progress:
-                    on_progress(min(CHUNK_ROWS, n - starts[k]))
+                    on_progress(bounds[k][1] - bounds[k][0])
 
         async def groups() -> AsyncIterator[bytes]:
             for payload in group_payloads:
@@ -221,6 +233,11 @@ async def _import(
                     detail=f"{len({e.row for e in errors})} of {n} rows were refused; nothing "
                     "was imported (skip invalid rows to import the others)",
                 )
+            if report.created > stored_before:
+                # The groups' foreign-key checks look incidents up with a plan made from the
+                # table's statistics; a table that was nearly empty would be scanned whole for
+                # each group.
+                await bulk.analyze(conn, incidents)
             await bulk.copy_binary(conn, apprehensions, GROUP_SCHEMA, groups())
         except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
             if not look_up:

@@ -91,3 +91,25 @@ async def copy_binary(
         async for payload in payloads:
             await copy.write(payload)
         await copy.write(framing.finish())
+
+
+async def allow_long_statements(conn: AsyncConnection, limit: str = "1h") -> None:
+    """Lift the statement time bound to `limit` for the rest of this transaction."""
+    await conn.execute(
+        text("SELECT set_config('statement_timeout', :limit, true)"), {"limit": limit}
+    )
+
+
+async def estimated_rows(conn: AsyncConnection, table: Table) -> float:
+    """The planner's row estimate of `table` (0 when never analysed)."""
+    result = await conn.execute(
+        text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+        {"t": table.name},
+    )
+    return float(result.scalar_one())
+
+
+async def analyze(conn: AsyncConnection, table: Table, column: str = "id") -> None:
+    """Refresh the planner's row count of `table` (and the statistics of one column: the
+    count is what plans need here, and one column is quicker to sample)."""
+    await conn.execute(text(f'ANALYZE "{table.name}" ("{column}")'))

@@ -125,7 +125,9 @@ async def test_persons_involved_defaults_to_the_persons_apprehended(client):
 async def test_an_agency_added_to_the_table_is_accepted_at_once(client, db):
     async with db.begin() as conn:
         await conn.execute(
-            text("INSERT INTO agencies (code, country, name_local) VALUES ('TST_BP', 'BIH', 'Test')")
+            text(
+                "INSERT INTO agencies (code, country, name_local) VALUES ('TST_BP', 'BIH', 'Test')"
+            )
         )
     try:
         response = await post(client, feature("NEW-AGENCY", agency="TST_BP"))
