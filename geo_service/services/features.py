@@ -40,6 +40,33 @@ READ_ONLY = (
 )
 
 
+# The incident of DESIGN.md, as a client sends it: the example of the API's documentation.
+EXAMPLE_FEATURE: dict[str, Any] = {
+    "type": "Feature",
+    "geometry": {"type": "Point", "coordinates": [19.1031, 44.3921]},
+    "properties": {
+        "agency": "BIH_BP",
+        "external_ref": "GP-ZV-2026-0412",
+        "category": "unauthorised_crossing",
+        "occurred_at": "2026-11-28T02:40:00+01:00",
+        "location_accuracy_m": 50,
+        "direction": "entry",
+        "attempted": False,
+        "detection": "surveillance",
+        "means": "on_foot",
+        "persons_involved": 7,
+        "crossing_point": None,
+        "impact": "medium",
+        "sharing": "pcc",
+        "narrative": "Group detected crossing the Drina near Zvornik.",
+        "apprehensions": [
+            {"nationality": "AFG", "persons": 5, "minors": 2, "women": 1},
+            {"nationality": "PAK", "persons": 2, "minors": 0, "women": 0},
+        ],
+    },
+}
+
+
 class ApprehensionGroup(BaseModel):
     """Persons apprehended of one nationality: counts only, never names or documents."""
 
@@ -99,34 +126,7 @@ class IncidentFeature(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [19.1031, 44.3921]},
-                    "properties": {
-                        "agency": "BIH_BP",
-                        "external_ref": "GP-ZV-2026-0412",
-                        "category": "unauthorised_crossing",
-                        "occurred_at": "2026-11-28T02:40:00+01:00",
-                        "location_accuracy_m": 50,
-                        "direction": "entry",
-                        "attempted": False,
-                        "detection": "surveillance",
-                        "means": "on_foot",
-                        "persons_involved": 7,
-                        "crossing_point": None,
-                        "impact": "medium",
-                        "sharing": "pcc",
-                        "narrative": "Group detected crossing the Drina near Zvornik.",
-                        "apprehensions": [
-                            {"nationality": "AFG", "persons": 5, "minors": 2, "women": 1},
-                            {"nationality": "PAK", "persons": 2, "minors": 0, "women": 0},
-                        ],
-                    },
-                }
-            ]
-        },
+        json_schema_extra={"examples": [EXAMPLE_FEATURE]},
     )
 
     type: Literal["Feature"]

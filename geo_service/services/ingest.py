@@ -103,9 +103,9 @@ async def create_incident(
             )
     if new is not None:
         ordered = sorted(groups, key=lambda g: g["nationality"])  # as reads return them
-        stored = {**values, **new._asdict(), "apprehensions": ordered}
+        stored = {**values, **new, "apprehensions": ordered}
         stored["h3_cell"] = values[store.H3_COLUMNS[-1]]
-        return Created(new.id, True, to_feature(SimpleNamespace(**stored)))
+        return Created(new["id"], True, to_feature(SimpleNamespace(**stored)))
     if existing is None:
         raise Conflict(
             f"reference {values['external_ref']!r} of {values['agency']} belongs to a deleted "

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.store.db import raw_connection
 from geo_service.store.models import H3_COLUMNS, agencies, apprehensions, incidents
 from geo_service.store.visibility import Caller, visible_incidents
 
@@ -113,32 +114,31 @@ def _point() -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), 4326)
 
 
-def _insert_statement() -> Any:
+def _insert_statement() -> str:
     """One round trip for a new incident and its groups: the groups' insert reads the id the
     incident's insert returns; nothing is inserted when the reference is taken."""
     names = ", ".join(f'"{c}"' for c in (*WRITTEN_COLUMNS, "submission_sha256"))
-    values = ", ".join(f":{c}" for c in (*WRITTEN_COLUMNS, "submission_sha256"))
-    return text(
-        f"""
+    values = ", ".join(f"%({c})s" for c in (*WRITTEN_COLUMNS, "submission_sha256"))
+    return f"""
         WITH new AS (
             INSERT INTO incidents ({names}, geom)
-            VALUES ({values}, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+            VALUES ({values}, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
             ON CONFLICT (agency, external_ref) DO NOTHING
             RETURNING id, version, reported_at, updated_at, status
         ), groups AS (
             INSERT INTO apprehensions (incident_id, nationality, persons, minors, women)
             SELECT new.id, g.nationality, g.persons, g.minors, g.women
             FROM new, unnest(
-                CAST(:g_nationality AS text[]), CAST(:g_persons AS integer[]),
-                CAST(:g_minors AS integer[]), CAST(:g_women AS integer[])
+                CAST(%(g_nationality)s AS text[]), CAST(%(g_persons)s AS integer[]),
+                CAST(%(g_minors)s AS integer[]), CAST(%(g_women)s AS integer[])
             ) AS g(nationality, persons, minors, women)
         )
         SELECT id, version, reported_at, updated_at, status FROM new
         """
-    )
 
 
 _INSERT = _insert_statement()
+CREATED_COLUMNS = ("id", "version", "reported_at", "updated_at", "status")
 
 
 async def agency_codes(conn: AsyncConnection) -> frozenset[str]:
@@ -148,13 +148,19 @@ async def agency_codes(conn: AsyncConnection) -> frozenset[str]:
 
 async def insert_incident(
     conn: AsyncConnection, values: Mapping[str, Any], groups: Sequence[Mapping[str, Any]]
-) -> Row[Any] | None:
+) -> dict[str, Any] | None:
     """Insert one incident and its groups: its id, version, times and status; None when its
-    (agency, reference) is taken."""
+    (agency, reference) is taken.
+
+    The busiest write of the service goes straight to psycopg as a prepared statement.
+    """
     params = dict(values)
     for c in GROUP_COLUMNS:
         params[f"g_{c}"] = [g[c] for g in groups]
-    return (await conn.execute(_INSERT, params)).first()
+    raw = await raw_connection(conn)
+    cursor = await raw.execute(_INSERT, params, prepare=True)
+    row = await cursor.fetchone()
+    return dict(zip(CREATED_COLUMNS, row, strict=True)) if row else None
 
 
 async def find_by_reference(

@@ -84,7 +84,7 @@ async def create(
     feature = features.parse_feature(body)
     created = await ingest.create_incident(engine, caller, geo, features.feature_rows(feature))
     out = created.feature or await service.get_feature(engine, caller, created.id)
-    location = str(request.url_for("get_incident", incident_id=created.id).path)
+    location = f"{router.prefix}/{created.id}"
     headers = {"Location": location, "ETag": _etag(out["properties"]["version"])}
     return _geojson(out, 201 if created.created else 200, headers)
 
