@@ -17,15 +17,15 @@ MAX_LIMIT = 10_000
 
 
 async def engine(request: Request) -> AsyncEngine:
-    return request.app.state.engine  # type: ignore[no-any-return]
+    return request.app.state.engine
 
 
 async def settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 async def geography(request: Request) -> Geography:
-    return request.app.state.geography  # type: ignore[no-any-return]
+    return request.app.state.geography
 
 
 async def caller(request: Request) -> Caller:

@@ -115,8 +115,8 @@ def _prepare(
     # A value that could not be read is reported once, not again as missing.
     seen = {(e.row, "geometry" if e.field in ("lon", "lat") else e.field) for e in errors}
     errors += [e for e in incident_rows.check(rows, vocab) if (e.row, e.field) not in seen]
-    bad = {e.row for e in errors} | refused
-    rows = incident_rows.with_persons_filled(rows.take(~np.isin(rows.row, list(bad))))
+    bad = {e.row for e in errors if e.row is not None} | refused
+    rows = incident_rows.with_persons_filled(rows.take(~np.isin(rows.row, sorted(bad))))
     chunk = _Chunk(errors)
     if existing and len(rows):
         stored = [existing.get(k) for k in zip(rows.agency, rows.external_ref, strict=True)]

@@ -165,7 +165,7 @@ def text_column(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.full(len(frame), DEFAULTS.get(name), dtype=object)
     values = frame[name]
-    out = values.astype("string").str.strip().to_numpy(dtype=object, na_value=None, copy=True)
+    out = values.astype("string").str.strip().to_numpy(dtype=object, na_value=None, copy=True)  # type: ignore[call-overload]
     out[_blank(values)] = DEFAULTS.get(name)
     return out
 

@@ -94,7 +94,7 @@ def _csv_points(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[Field
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             geometry = shapely.from_wkt(
-                frame[wkt_col].astype("string").to_numpy(dtype=object, na_value=None),
+                frame[wkt_col].astype("string").to_numpy(dtype=object, na_value=None),  # type: ignore[call-overload]
                 on_invalid="ignore",
             )
         return _points(np.asarray(geometry))

@@ -113,14 +113,13 @@ def incidents(
     agency = np.array([AGENCY_OF_COUNTRY.get(c, "PCC") for c in country], dtype=object)
     people = np.isin(category, PEOPLE)
     involved = np.where(people, 1 + rng.geometric(0.25, n), rng.integers(1, 4, n))
-    groups = []
+    groups: list[str | None] = []
     for i in range(n):
         if not people[i] or rng.random() < 0.3:
             groups.append(None)
             continue
         k = 1 if involved[i] < 4 else int(rng.integers(1, 3))
-        nats = _pick(rng, NATIONALITY_WEIGHTS, 3)
-        nats = list(dict.fromkeys(nats))[:k]
+        nats = list(dict.fromkeys(_pick(rng, NATIONALITY_WEIGHTS, 3)))[:k]
         left = int(involved[i])
         out = []
         for j, nat in enumerate(nats):

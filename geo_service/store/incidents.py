@@ -1,6 +1,6 @@
 """SQL of incidents and their apprehensions. Every read starts from the visibility filter."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,18 +50,17 @@ WRITTEN_COLUMNS = (
 )
 GROUP_COLUMNS = ("nationality", "persons", "minors", "women")
 
+# json_build_object('nationality', nationality, 'persons', persons, ...)
+_GROUP_PAIRS: list[Any] = []
+for _c in GROUP_COLUMNS:
+    _GROUP_PAIRS += [literal_column(f"'{_c}'"), apprehensions.c[_c]]
+
 _groups = (
     select(
         func.coalesce(
             func.json_agg(
                 aggregate_order_by(
-                    func.json_build_object(
-                        *(
-                            x
-                            for c in GROUP_COLUMNS
-                            for x in (literal_column(f"'{c}'"), apprehensions.c[c])
-                        )
-                    ),
+                    func.json_build_object(*_GROUP_PAIRS),
                     apprehensions.c.nationality,
                 )
             ),
@@ -174,7 +173,7 @@ async def find_by_reference(
 
 
 async def existing_references(
-    conn: AsyncConnection, caller: Caller, agency: Sequence[str], external_ref: Sequence[str]
+    conn: AsyncConnection, caller: Caller, agency: Iterable[str], external_ref: Iterable[str]
 ) -> dict[tuple[str, str], bytes]:
     """The stored submission digest of each (agency, reference) pair that is already taken."""
     pairs = text(
