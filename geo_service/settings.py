@@ -11,14 +11,21 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_PG_PORT = 54329
+
+
+def local_database_url(database: str) -> str:
+    """The URL of a database on the project-local cluster that `./dev` runs (its port is
+    kept in .data/pg.port)."""
+    port_file = PROJECT_ROOT / ".data" / "pg.port"
+    port = port_file.read_text().strip() if port_file.exists() else "54329"
+    return f"postgresql://postgres@127.0.0.1:{port}/{database}"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GEO_SERVICE_", extra="ignore")
 
     database_url: str = Field(
-        default=f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/geo_service",
+        default_factory=lambda: local_database_url("geo_service"),
         validation_alias=AliasChoices("DATABASE_URL", "GEO_SERVICE_DATABASE_URL"),
     )
     borders_dir: Path = PROJECT_ROOT / "data" / "borders"

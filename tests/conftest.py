@@ -15,15 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.api.app import create_app
 from geo_service.geo.reference import Geography, load_geography
-from geo_service.settings import LOCAL_PG_PORT, Settings
+from geo_service.settings import Settings, local_database_url
 from geo_service.store import migrate
 from geo_service.store.db import create_engine
 from geo_service.store.reference import load_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATABASE_URL = os.environ.get(
-    "GEO_SERVICE_TEST_DATABASE_URL",
-    f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/geo_service_test",
+    "GEO_SERVICE_TEST_DATABASE_URL", local_database_url("geo_service_test")
 )
 
 

@@ -318,6 +318,13 @@ def upgrade() -> None:
         postgresql_ops={},
     )
     op.create_index("ix_incidents_occurred_at_id", "incidents", ["occurred_at", "id"], unique=False)
+    op.create_index(
+        "ix_incidents_reported_at",
+        "incidents",
+        ["reported_at"],
+        unique=False,
+        postgresql_using="brin",
+    )
     op.create_table(
         "apprehensions",
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
@@ -342,6 +349,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_apprehensions_nationality", table_name="apprehensions")
     op.drop_table("apprehensions")
+    op.drop_index("ix_incidents_reported_at", table_name="incidents", postgresql_using="brin")
     op.drop_index("ix_incidents_occurred_at_id", table_name="incidents")
     op.drop_geospatial_index(
         "ix_incidents_geom", table_name="incidents", postgresql_using="gist", column_name="geom"

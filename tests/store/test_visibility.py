@@ -1,0 +1,62 @@
+"""The one visibility filter: national records stay with their agency, shared ones reach
+every partner, deleted ones reach nobody — in lists, single reads and look-ups."""
+
+from sqlalchemy import text
+
+from geo_service.store import incidents as store
+from geo_service.store.incidents import IncidentFilter
+from geo_service.store.visibility import SERVICE, Caller
+from tests.factories import feature
+
+URL = "/api/v1/incidents"
+
+
+async def seed(client) -> dict[str, int]:
+    ids = {}
+    for ref, agency, sharing, xy in [
+        ("BIH-NAT", "BIH_BP", "national", [19.10, 44.39]),
+        ("BIH-PCC", "BIH_BP", "pcc", [19.10, 44.40]),
+        ("SRB-NAT", "SRB_BP", "national", [19.13, 44.38]),
+        ("SRB-GONE", "SRB_BP", "pcc", [19.13, 44.37]),
+    ]:
+        body = feature(ref, agency=agency, sharing=sharing, coordinates=xy)
+        response = await client.post(URL, json=body)
+        assert response.status_code == 201, response.text
+        ids[ref] = response.json()["properties"]["id"]
+    assert (await client.delete(f"{URL}/{ids['SRB-GONE']}")).status_code == 204
+    return ids
+
+
+async def visible_refs(db, caller: Caller) -> set[str]:
+    async with db.connect() as conn:
+        rows = await store.list_incidents(conn, caller, IncidentFilter(), limit=100)
+    return {r.external_ref for r in rows}
+
+
+async def test_each_agency_sees_its_own_and_what_partners_shared(client, db):
+    ids = await seed(client)
+    assert await visible_refs(db, Caller("BIH_BP", "analyst")) == {"BIH-NAT", "BIH-PCC"}
+    assert await visible_refs(db, Caller("SRB_BP", "analyst")) == {"SRB-NAT", "BIH-PCC"}
+    assert await visible_refs(db, Caller("MNE_BP", "analyst")) == {"BIH-PCC"}
+    assert await visible_refs(db, SERVICE) == {"BIH-NAT", "BIH-PCC", "SRB-NAT"}
+    async with db.connect() as conn:
+        assert await store.fetch_incident(conn, Caller("SRB_BP"), ids["BIH-NAT"]) is None
+        assert await store.fetch_incident(conn, Caller("BIH_BP"), ids["BIH-NAT"]) is not None
+        assert await store.fetch_incident(conn, SERVICE, ids["SRB-GONE"]) is None
+        assert await store.find_by_reference(conn, Caller("MNE_BP"), "SRB_BP", "SRB-NAT") is None
+        known = await store.existing_references(
+            conn, Caller("MNE_BP"), ["BIH_BP", "BIH_BP"], ["BIH-NAT", "BIH-PCC"]
+        )
+        assert set(known) == {("BIH_BP", "BIH-PCC")}
+
+
+async def test_the_deleted_row_is_kept(client, db):
+    ids = await seed(client)
+    async with db.connect() as conn:
+        kept = (
+            await conn.execute(
+                text("SELECT deleted_at IS NOT NULL FROM incidents WHERE id = :id"),
+                {"id": ids["SRB-GONE"]},
+            )
+        ).scalar_one()
+    assert kept
