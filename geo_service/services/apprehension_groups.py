@@ -22,9 +22,10 @@ from geo_service import domain
 from geo_service.services.errors import FieldError
 
 
-def duplicated(*columns: np.ndarray) -> np.ndarray:
-    """Whether each row's values appeared together in an earlier row."""
-    seen: set[tuple[Any, ...]] = set()
+def duplicated(*columns: np.ndarray, seen: set[tuple[Any, ...]] | None = None) -> np.ndarray:
+    """Whether each row's values appeared together in an earlier row (or in `seen`, which
+    collects the rows' values)."""
+    seen = set() if seen is None else seen
     out = np.zeros(len(columns[0]), dtype=bool)
     for i, key in enumerate(zip(*(c.tolist() for c in columns), strict=True)):
         if key in seen:

@@ -103,19 +103,21 @@ def _prepare(
     stop: int,
     ids: np.ndarray,
     vocab: Vocabulary,
-    refused: frozenset[int],
+    seen: set[tuple[Any, ...]],
     existing: dict[tuple[str, str], bytes],
     encode: bool,
 ) -> _Chunk:
-    """Read, check and (when `encode`) enrich and encode rows start..stop of `table`."""
+    """Read, check and (when `encode`) enrich and encode rows start..stop of `table`; `seen`
+    collects the (agency, reference) pairs of the rows before, to find repeated ones."""
     rows, errors = incident_rows.from_frame(
         table.frame.iloc[start:stop], table.lon[start:stop], table.lat[start:stop], start + 1
     )
     errors = [e for e in table.errors if start < (e.row or 0) <= stop] + errors
     # A value that could not be read is reported once, not again as missing.
-    seen = {(e.row, "geometry" if e.field in ("lon", "lat") else e.field) for e in errors}
-    errors += [e for e in incident_rows.check(rows, vocab) if (e.row, e.field) not in seen]
-    bad = {e.row for e in errors if e.row is not None} | refused
+    unread = {(e.row, "geometry" if e.field in ("lon", "lat") else e.field) for e in errors}
+    errors += [e for e in incident_rows.check(rows, vocab) if (e.row, e.field) not in unread]
+    errors += incident_rows.repeated_references(rows.agency, rows.external_ref, rows.row, seen)
+    bad = {e.row for e in errors if e.row is not None}
     rows = incident_rows.with_persons_filled(rows.take(~np.isin(rows.row, sorted(bad))))
     chunk = _Chunk(errors)
     if existing and len(rows):
@@ -180,27 +182,31 @@ async def _import(
 ) -> ImportReport:
     n = len(table.frame)
     report = ImportReport(received=n)
-    agency = incident_rows.text_column(table.frame, "agency")
-    external_ref = incident_rows.text_column(table.frame, "external_ref")
-    repeated = incident_rows.repeated_references(agency, external_ref, np.arange(1, n + 1))
-    errors: list[FieldError] = list(repeated)
+    errors: list[FieldError] = []
     group_payloads: list[bytes] = []
+    seen: set[tuple[Any, ...]] = set()
 
     async with engine.begin() as conn:
         vocab = await vocabulary(conn, geo)
         known = (
-            await store.existing_references(conn, caller, agency, external_ref) if look_up else {}
+            await store.existing_references(
+                conn,
+                caller,
+                incident_rows.text_column(table.frame, "agency"),
+                incident_rows.text_column(table.frame, "external_ref"),
+            )
+            if look_up
+            else {}
         )
         # An import may run long; the service's per-statement bound is for requests.
         await bulk.allow_long_statements(conn)
         stored_before = await bulk.estimated_rows(conn, incidents)
         ids = await bulk.reserve_ids(conn, incidents.name, n)
-        refused = frozenset(e.row for e in repeated if e.row is not None)
         bounds = chunk_bounds(n)
 
         def work(k: int, encode: bool) -> Any:
             lo, hi = bounds[k]
-            return asyncio.to_thread(_prepare, table, lo, hi, ids, vocab, refused, known, encode)
+            return asyncio.to_thread(_prepare, table, lo, hi, ids, vocab, seen, known, encode)
 
         async def payloads() -> AsyncIterator[bytes]:
             failing = bool(errors) and not skip_invalid

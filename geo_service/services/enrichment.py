@@ -4,50 +4,60 @@ border, H3 cells; and the digest that recognises a retried submission."""
 import hashlib
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo_service.geo import h3cells
 from geo_service.geo.locate import place
 from geo_service.geo.reference import Geography
 from geo_service.services.incident_rows import IncidentRows
 
+_SEP = "\x1f"
+_FEW = 32
+
+
+def _canonical_columns(rows: IncidentRows) -> list[np.ndarray]:
+    """The submitted fields in the canonical form's order. Numbers enter as integers in fixed
+    units (1e-7 degrees, centimetres, microseconds), so the form does not depend on how a
+    float is printed, and Python and Arrow write every column alike."""
+    accuracy = rows.location_accuracy_m
+    return [
+        rows.agency,
+        rows.external_ref,
+        rows.category,
+        rows.occurred_at.astype("datetime64[us]").astype(np.int64),
+        np.round(rows.lon * 1e7).astype(np.int64),
+        np.round(rows.lat * 1e7).astype(np.int64),
+        np.where(np.isnan(accuracy), -1, np.round(accuracy * 100)).astype(np.int64),
+        rows.direction,
+        rows.attempted.astype(np.int64),
+        rows.detection,
+        rows.means,
+        rows.persons_involved.astype(np.int64),
+        rows.crossing_point,
+        rows.impact,
+        rows.sharing,
+        rows.narrative,
+        rows.groups.canonical(len(rows)),
+    ]
+
+
+def _canonical_texts(rows: IncidentRows) -> list[bytes]:
+    columns = _canonical_columns(rows)
+    if len(rows) <= _FEW:  # Arrow's set-up costs more than a few rows' formatting
+        return [
+            _SEP.join("" if v is None else str(v) for v in values).encode()
+            for values in zip(*(c.tolist() for c in columns), strict=True)
+        ]
+    text = [pc.fill_null(pc.cast(pa.array(c), pa.string()), "") for c in columns]
+    return pc.binary_join_element_wise(*text, _SEP).cast(pa.binary()).to_pylist()
+
 
 def digests(rows: IncidentRows) -> np.ndarray:
-    """SHA-256 of each row's canonical form: equal for the same submission sent again.
-
-    Numbers enter as integers in fixed units (1e-7 degrees, centimetres, microseconds), so
-    the form does not depend on how a float is printed.
-    """
-    n = len(rows)
-    accuracy = rows.location_accuracy_m
-    columns = zip(
-        rows.agency.tolist(),
-        rows.external_ref.tolist(),
-        rows.category.tolist(),
-        rows.occurred_at.astype("datetime64[us]").astype(np.int64).tolist(),
-        np.round(rows.lon * 1e7).astype(np.int64).tolist(),
-        np.round(rows.lat * 1e7).astype(np.int64).tolist(),
-        np.where(np.isnan(accuracy), -1, np.round(accuracy * 100)).astype(np.int64).tolist(),
-        rows.direction.tolist(),
-        rows.attempted.astype(np.int8).tolist(),
-        rows.detection.tolist(),
-        rows.means.tolist(),
-        rows.persons_involved.astype(np.int64).tolist(),
-        rows.crossing_point.tolist(),
-        rows.impact.tolist(),
-        rows.sharing.tolist(),
-        rows.narrative.tolist(),
-        rows.groups.canonical(n).tolist(),
-        strict=True,
-    )
+    """SHA-256 of each row's canonical form: equal for the same submission sent again."""
     sha256 = hashlib.sha256
-    out = np.empty(n, dtype=object)
-    out[:] = [
-        sha256(
-            f"{ag}\x1f{ref}\x1f{cat}\x1f{t}\x1f{x}\x1f{y}\x1f{acc}\x1f{di}\x1f{at}\x1f{de}\x1f"
-            f"{me}\x1f{pe}\x1f{cp or ''}\x1f{im}\x1f{sh}\x1f{na or ''}\x1f{gr}".encode()
-        ).digest()
-        for ag, ref, cat, t, x, y, acc, di, at, de, me, pe, cp, im, sh, na, gr in columns
-    ]
+    out = np.empty(len(rows), dtype=object)
+    out[:] = [sha256(text).digest() for text in _canonical_texts(rows)]
     return out
 
 

@@ -405,10 +405,15 @@ def check(
 
 
 def repeated_references(
-    agency: np.ndarray, external_ref: np.ndarray, rows: np.ndarray
+    agency: np.ndarray,
+    external_ref: np.ndarray,
+    rows: np.ndarray,
+    seen: set[tuple[Any, ...]] | None = None,
 ) -> list[FieldError]:
-    """Rows whose (agency, reference) appears earlier in the same submission."""
-    repeated = duplicated(agency, external_ref) & (external_ref != None)  # noqa: E711
+    """Rows whose (agency, reference) appears earlier in the same submission: in these rows,
+    or among those whose keys `seen` holds (it is updated, so a submission can be checked a
+    part at a time)."""
+    repeated = duplicated(agency, external_ref, seen=seen) & (external_ref != None)  # noqa: E711
     return [
         FieldError(
             "external_ref",
