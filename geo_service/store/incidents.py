@@ -26,28 +26,13 @@ from geo_service.store.db import raw_connection
 from geo_service.store.models import H3_COLUMNS, agencies, apprehensions, incidents
 from geo_service.store.visibility import Caller, visible_incidents
 
-# Columns a write sets (besides the geometry, which it sets from longitude and latitude).
-WRITTEN_COLUMNS = (
-    "agency",
-    "external_ref",
-    "category",
-    "occurred_at",
-    "location_accuracy_m",
-    "direction",
-    "attempted",
-    "detection",
-    "means",
-    "persons_involved",
-    "crossing_point",
-    "impact",
-    "sharing",
-    "narrative",
-    "country",
-    "border_pair",
-    "border_section",
-    "distance_to_border_m",
-    *H3_COLUMNS,
+# Columns a write sets: all but the key, the geometry (set from longitude and latitude),
+# the digest of the creating submission, and what the database keeps itself.
+_NOT_WRITTEN = frozenset(
+    {"id", "geom", "submission_sha256", "reported_at", "updated_at", "status", "version"}
+    | {"deleted_at"}
 )
+WRITTEN_COLUMNS = tuple(c.name for c in incidents.columns if c.name not in _NOT_WRITTEN)
 GROUP_COLUMNS = ("nationality", "persons", "minors", "women")
 
 # json_build_object('nationality', nationality, 'persons', persons, ...)
