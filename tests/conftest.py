@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.api.app import create_app
 from geo_service.geo.reference import Geography, load_geography
-from geo_service.settings import Settings, local_database_url
+from geo_service.settings import Settings, libpq_url, local_database_url
 from geo_service.store import migrate
 from geo_service.store.db import create_engine
 from geo_service.store.reference import load_reference
@@ -36,9 +37,23 @@ def geography(settings: Settings) -> Geography:
     return load_geography(settings.borders_dir)
 
 
+def ensure_database(url: str) -> None:
+    """Create the test database (with PostGIS) on its server when it is missing."""
+    server, name = libpq_url(url).rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+
 @pytest.fixture(scope="session")
 def migrated(settings: Settings) -> Iterator[str]:
     """The test database, emptied and migrated to the newest revision."""
+    service_url = os.environ.get("DATABASE_URL")
+    if service_url and libpq_url(service_url) == libpq_url(settings.database_url):
+        pytest.exit("the tests empty their database: give them one of their own", returncode=2)
+    ensure_database(settings.database_url)
     migrate.downgrade(settings.database_url, "base")
     migrate.upgrade(settings.database_url)
     yield settings.database_url

@@ -35,6 +35,8 @@ def duplicated(*columns: np.ndarray, seen: set[tuple[Any, ...]] | None = None) -
 
 
 COUNTS = ("persons", "minors", "women")
+MAX_PERSONS = 10_000
+_LARGEST = 2**31 - 1  # what the database's integer columns hold
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,7 @@ def _decode(values: pd.Series, rows: np.ndarray, errors: list[FieldError]) -> li
         value = decoded.get(i, v) if isinstance(v, str) else v
         if isinstance(v, str) and i not in decoded:
             continue
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
+        value = _plain(value)
         if not isinstance(value, list):
             errors.append(FieldError("apprehensions", "must be an array of groups", int(rows[i])))
             continue
@@ -163,18 +164,19 @@ def _decode(values: pd.Series, rows: np.ndarray, errors: list[FieldError]) -> li
 
 
 def _whole(values: list[Any], field: str, where: list[tuple[int, int]], rows, errors) -> np.ndarray:
-    if all(type(v) is int for v in values):
+    if all(type(v) is int and abs(v) <= _LARGEST for v in values):
         return np.array(values, dtype=np.int64)
     out = np.zeros(len(values), dtype=np.int64)
     for k, v in enumerate(values):
-        if type(v) is int or (type(v) is float and v == int(v)):
+        whole = type(v) is int or (type(v) is float and v.is_integer())
+        if whole and abs(v) <= _LARGEST:
             out[k] = int(v)
         else:
             i, j = where[k]
             errors.append(
                 FieldError(
                     f"apprehensions[{j}].{field}",
-                    f"must be a whole number, got {v!r}",
+                    f"{v!r} is too large" if whole else f"must be a whole number, got {v!r}",
                     int(rows[i]),
                 )
             )
@@ -198,6 +200,17 @@ _WIRE = pa.schema(
 )
 
 
+def _plain(value: Any) -> Any:
+    """Lists and dicts of a value read from Parquet (NumPy arrays of dicts) as plain Python."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _arrow_groups(values: pd.Series) -> Groups | None:
     """Groups parsed by Arrow's JSON reader, column-wise; None unless every value is a
     well-formed list of groups (the row-wise reader then names each fault)."""
@@ -206,7 +219,7 @@ def _arrow_groups(values: pd.Series) -> Groups | None:
     if not len(present):
         return empty()
     texts = [
-        v if isinstance(v, str) else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        v if isinstance(v, str) else orjson.dumps(_plain(v)).decode()
         for v in values.to_numpy(dtype=object)[present]
     ]
     if any("\n" in t or "\r" in t for t in texts):
@@ -294,7 +307,11 @@ def check(groups: Groups, rows: np.ndarray, involved: np.ndarray) -> list[FieldE
     refuse(~known, ".nationality", lambda k: f"unknown ISO 3166-1 alpha-3 code {nat[k]!r}")
     twice = duplicated(groups.incident, nat) & known
     refuse(twice, ".nationality", lambda k: f"{nat[k]} listed twice")
-    refuse(groups.persons < 1, ".persons", "must be at least 1")
+    refuse(
+        (groups.persons < 1) | (groups.persons > MAX_PERSONS),
+        ".persons",
+        f"must be between 1 and {MAX_PERSONS}",
+    )
     for name in ("minors", "women"):
         n = getattr(groups, name)
         refuse(n < 0, f".{name}", "must not be negative")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import psycopg
 import pyarrow as pa
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from geo_service.services.enrichment import derived_columns, digests
 from geo_service.services.errors import Conflict, FieldError, InvalidInput
 from geo_service.services.incident_rows import IncidentRows, Vocabulary
 from geo_service.services.ingest import SUBMITTED_COLUMNS, vocabulary
-from geo_service.services.readers import Table
+from geo_service.services.readers import COORDINATE_COLUMNS, Table
 from geo_service.store import bulk
 from geo_service.store import incidents as store
 from geo_service.store.models import apprehensions, incidents
@@ -104,7 +105,7 @@ def _prepare(
     ids: np.ndarray,
     vocab: Vocabulary,
     seen: set[tuple[Any, ...]],
-    existing: dict[tuple[str, str], bytes],
+    existing: dict[tuple[str, str], bytes | None],
     encode: bool,
 ) -> _Chunk:
     """Read, check and (when `encode`) enrich and encode rows start..stop of `table`; `seen`
@@ -114,20 +115,30 @@ def _prepare(
     )
     errors = [e for e in table.errors if start < (e.row or 0) <= stop] + errors
     # A value that could not be read is reported once, not again as missing.
-    unread = {(e.row, "geometry" if e.field in ("lon", "lat") else e.field) for e in errors}
+    unread = {(e.row, "geometry" if e.field in COORDINATE_COLUMNS else e.field) for e in errors}
     errors += [e for e in incident_rows.check(rows, vocab) if (e.row, e.field) not in unread]
     errors += incident_rows.repeated_references(rows.agency, rows.external_ref, rows.row, seen)
     bad = {e.row for e in errors if e.row is not None}
     rows = incident_rows.with_persons_filled(rows.take(~np.isin(rows.row, sorted(bad))))
     chunk = _Chunk(errors)
     if existing and len(rows):
-        stored = [existing.get(k) for k in zip(rows.agency, rows.external_ref, strict=True)]
-        if any(d is not None for d in stored):
+        keys = list(zip(rows.agency, rows.external_ref, strict=True))
+        fresh = np.array([k not in existing for k in keys], dtype=bool)
+        if not fresh.all():
             mine = digests(rows)
-            fresh = np.array([d is None for d in stored])
             for i in np.flatnonzero(~fresh):
-                if stored[i] == mine[i]:
+                stored = existing[keys[i]]
+                if stored == mine[i]:
                     chunk.unchanged += 1
+                elif stored is None:
+                    errors.append(
+                        FieldError(
+                            "external_ref",
+                            f"{rows.external_ref[i]!r} of {rows.agency[i]} belongs to a deleted "
+                            "incident; use a new reference",
+                            int(rows.row[i]),
+                        )
+                    )
                 else:
                     errors.append(
                         FieldError(
@@ -187,7 +198,8 @@ async def _import(
     seen: set[tuple[Any, ...]] = set()
 
     async with engine.begin() as conn:
-        vocab = await vocabulary(conn, geo)
+        named = incident_rows.text_column(table.frame, "agency")
+        vocab = await vocabulary(conn, geo, {a for a in pd.unique(named) if a is not None})
         known = (
             await store.existing_references(
                 conn,

@@ -154,6 +154,14 @@ def _index_path(loc: tuple[int | str, ...]) -> str:
     return out or "body"
 
 
+def check_new(feature: IncidentFeature) -> None:
+    """What only a new incident must meet: it starts open (PATCH closes it)."""
+    if feature.properties.status not in (None, Status("open")):
+        raise InvalidInput(
+            errors=[FieldError("properties.status", "a new incident is open; PATCH closes it")]
+        )
+
+
 def feature_rows(feature: IncidentFeature) -> IncidentRows:
     """The submitted part of a Feature as rows for the rules (read-only properties dropped)."""
     props = feature.properties.model_dump(exclude={*READ_ONLY, "status"})

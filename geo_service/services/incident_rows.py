@@ -28,7 +28,9 @@ MAX_REF_LENGTH = 100
 MAX_NARRATIVE_LENGTH = 20_000
 MAX_PERSONS = 10_000
 MAX_ACCURACY_M = 100_000.0
-_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+# A time of day followed by a UTC offset: `2026-11-28` alone (whose `-28` looks like one)
+# or a time without an offset is refused.
+_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 _EARLIEST = np.datetime64(domain.EARLIEST_OCCURRENCE[:19], "us")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -118,8 +120,15 @@ def from_properties(
     props = [p for _, p in items]
 
     def column(name: str) -> np.ndarray:
+        # Text is trimmed as the file readers trim it, so both paths store the same.
         default = DEFAULTS.get(name)
-        return _objects([default if p.get(name) is None else p[name] for p in props])
+        values = [p.get(name) for p in props]
+        return _objects(
+            [
+                default if v is None else (v.strip() or default) if isinstance(v, str) else v
+                for v in values
+            ]
+        )
 
     occurred = [p["occurred_at"] for p in props]
     accuracy = [p.get("location_accuracy_m") for p in props]
@@ -399,6 +408,12 @@ def check(
     refuse(long_narrative, "narrative", f"must be at most {MAX_NARRATIVE_LENGTH} characters")
 
     errors.extend(apprehension_groups.check(rows.groups, rows.row, persons))
+    apprehended = rows.groups.persons_per_row(len(rows))
+    refuse(
+        np.isnan(persons) & (apprehended > MAX_PERSONS),
+        "apprehensions",
+        f"more than {MAX_PERSONS} persons in all",
+    )
 
     errors.sort(key=lambda e: e.row or 0)
     return errors

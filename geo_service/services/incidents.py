@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.reference import Geography
@@ -92,14 +93,15 @@ async def patch_incident(
             )
         current = features.to_feature(row)
         merged = features.merge_patch(current, patch)
+        # Checked as a POST body is, strictly, before anything is read out of it.
+        feature = features.parse_feature(orjson.dumps(merged))
         changed = [
             FieldError(f"properties.{k}", "cannot be changed")
             for k in IMMUTABLE
-            if merged.get("properties", {}).get(k) != current["properties"][k]
+            if getattr(feature.properties, k) != current["properties"][k]
         ]
         if changed:
             raise InvalidInput(errors=changed)
-        feature = features.parse_feature(merged)
         values, groups = prepare_one(features.feature_rows(feature), await vocabulary(conn, geo))
         values.pop("submission_sha256")  # the digest stays that of the creating submission
         values["status"] = feature.properties.status or row.status

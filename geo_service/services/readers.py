@@ -31,6 +31,10 @@ MEDIA_TYPES = {
 }
 _LON = ("lon", "longitude", "lng", "x")
 _LAT = ("lat", "latitude", "y")
+# Names a CSV's coordinate columns may have (any case), as its errors name them.
+COORDINATE_COLUMNS = frozenset(
+    variant for name in (*_LON, *_LAT) for variant in (name, name.upper(), name.title())
+)
 _WKT = ("wkt", "geometry", "geom")
 
 

@@ -159,21 +159,30 @@ async def find_by_reference(
 
 async def existing_references(
     conn: AsyncConnection, caller: Caller, agency: Iterable[str], external_ref: Iterable[str]
-) -> dict[tuple[str, str], bytes]:
-    """The stored submission digest of each (agency, reference) pair that is already taken."""
+) -> dict[tuple[str, str], bytes | None]:
+    """For each (agency, reference) pair already taken: the stored submission's digest, or
+    None where the incident holding it was deleted (its reference stays taken)."""
     pairs = text(
         "SELECT * FROM unnest(CAST(:agency AS text[]), CAST(:ref AS text[])) AS u(agency, ref)"
     ).columns(agency=incidents.c.agency.type, ref=incidents.c.external_ref.type)
     wanted = pairs.bindparams(agency=list(agency), ref=list(external_ref)).subquery("wanted")
     stmt = visible_incidents(
-        caller, incidents.c.agency, incidents.c.external_ref, incidents.c.submission_sha256
+        caller,
+        incidents.c.agency,
+        incidents.c.external_ref,
+        incidents.c.submission_sha256,
+        incidents.c.deleted_at,
+        deleted=True,
     ).where(
         exists().where(
             and_(wanted.c.agency == incidents.c.agency, wanted.c.ref == incidents.c.external_ref)
         )
     )
     result = await conn.execute(stmt)
-    return {(r.agency, r.external_ref): bytes(r.submission_sha256) for r in result}
+    return {
+        (r.agency, r.external_ref): None if r.deleted_at else bytes(r.submission_sha256)
+        for r in result
+    }
 
 
 async def fetch_incident(

@@ -24,16 +24,17 @@ class Caller:
 SERVICE = Caller(agency=None, role="admin")
 
 
-def visibility_clause(caller: Caller) -> ColumnElement[bool]:
-    """The condition an incident row must meet to be seen by `caller`."""
+def visibility_clause(caller: Caller, *, deleted: bool = False) -> ColumnElement[bool]:
+    """The condition an incident row must meet to be seen by `caller` (deleted rows too when
+    `deleted`: only to tell that a reference is taken)."""
     shared = (
         true()
         if caller.agency is None
         else or_(incidents.c.agency == caller.agency, incidents.c.sharing == "pcc")
     )
-    return and_(incidents.c.deleted_at.is_(None), shared)
+    return shared if deleted else and_(incidents.c.deleted_at.is_(None), shared)
 
 
-def visible_incidents(caller: Caller, *columns: Any) -> Select[Any]:
+def visible_incidents(caller: Caller, *columns: Any, deleted: bool = False) -> Select[Any]:
     """SELECT `columns` FROM incidents, restricted to what `caller` may see."""
-    return select(*columns).select_from(incidents).where(visibility_clause(caller))
+    return select(*columns).select_from(incidents).where(visibility_clause(caller, deleted=deleted))

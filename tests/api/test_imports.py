@@ -203,3 +203,63 @@ async def test_wrong_type_and_oversized_imports(client, app, db):
         app.state.settings.max_import_bytes = limit
     assert response.status_code == 413
     assert await count(db) == 0
+
+
+async def test_a_date_without_a_time_or_offset_is_refused(client, db):
+    body = "agency,external_ref,category,occurred_at,lon,lat\nBIH_BP,D-1,other_crime,2026-11-28,19.10,44.39\n"
+    response = await client.post(URL, content=body.encode(), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422
+    assert "UTC offset" in response.json()["errors"][0]["reason"]
+
+
+async def test_counts_beyond_what_is_plausible_are_refused_not_a_500(client, db):
+    body = (
+        "agency,external_ref,category,occurred_at,lon,lat,apprehensions\n"
+        'BIH_BP,BIG-1,unauthorised_crossing,2026-11-28T02:40:00Z,19.10,44.39,"[{""nationality"": ""AFG"", ""persons"": 18446744073709551615}]"\n'
+        'BIH_BP,BIG-2,unauthorised_crossing,2026-11-28T02:40:00Z,19.10,44.39,"[{""nationality"": ""AFG"", ""persons"": 3000000000}]"\n'
+        'BIH_BP,BIG-3,unauthorised_crossing,2026-11-28T02:40:00Z,19.10,44.39,"[{""nationality"": ""AFG"", ""persons"": 6000}, {""nationality"": ""PAK"", ""persons"": 6000}]"\n'
+    )
+    response = await client.post(URL, content=body.encode(), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422, response.text
+    assert {e["row"] for e in response.json()["errors"]} == {1, 2, 3}
+    assert await count(db) == 0
+
+
+async def test_a_reference_of_a_deleted_incident_is_a_row_error(client, db):
+    await client.post(URL, content=CSV.encode(), headers={"Content-Type": "text/csv"})
+    listed = (await client.get("/api/v1/incidents?agency=BIH_BP")).json()["features"]
+    assert (await client.delete(f"/api/v1/incidents/{listed[0]['id']}")).status_code == 204
+    response = await client.post(URL, content=CSV.encode(), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {
+            "row": 1,
+            "field": "external_ref",
+            "reason": "'CSV-1' of BIH_BP belongs to a deleted incident; use a new reference",
+        }
+    ]
+
+
+async def test_geoparquet_with_nested_apprehension_groups(client, db, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {
+            "agency": ["BIH_BP"],
+            "external_ref": ["PQ-1"],
+            "category": ["unauthorised_crossing"],
+            "occurred_at": ["2026-11-28T02:40:00+01:00"],
+            "apprehensions": [[{"nationality": "SYR", "persons": 3, "minors": 1, "women": 0}]],
+        },
+        geometry=[Point(19.10, 44.39)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "nested.parquet"
+    frame.to_parquet(path)
+    response = await client.post(
+        URL, content=path.read_bytes(), headers={"Content-Type": "application/vnd.apache.parquet"}
+    )
+    assert response.status_code == 201, response.text
+    stored = (await client.get("/api/v1/incidents")).json()["features"][0]["properties"]
+    assert stored["apprehensions"] == [
+        {"nationality": "SYR", "persons": 3, "minors": 1, "women": 0}
+    ]
+    assert stored["persons_involved"] == 3

@@ -136,3 +136,18 @@ async def test_an_agency_added_to_the_table_is_accepted_at_once(client, db):
         async with db.begin() as conn:
             await conn.execute(text("TRUNCATE incidents, apprehensions"))
             await conn.execute(text("DELETE FROM agencies WHERE code = 'TST_BP'"))
+
+
+async def test_a_new_incident_cannot_be_posted_closed(client):
+    response = await post(client, feature("CLOSED-1", status="closed"))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "properties.status"
+    assert (await post(client, feature("OPEN-1", status="open"))).status_code == 201
+
+
+async def test_text_is_trimmed_as_imports_trim_it(client):
+    response = await post(client, feature("  TRIM-1  ", narrative="  Near Zvornik.  "))
+    props = response.json()["properties"]
+    assert props["external_ref"] == "TRIM-1" and props["narrative"] == "Near Zvornik."
+    again = await post(client, feature("TRIM-1", narrative="Near Zvornik."))
+    assert again.status_code == 200

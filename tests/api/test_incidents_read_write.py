@@ -206,3 +206,21 @@ async def test_delete_is_soft(client, db):
     assert row.deleted_at is not None
     again = await client.post(URL, json=feature("DEL-1"), headers=GEOJSON)
     assert again.status_code == 409 and "deleted" in again.json()["detail"]
+
+
+async def test_patch_with_properties_that_are_not_an_object_is_422(client):
+    created = await create(client, "PATCH-6")
+    location = f"{URL}/{created['properties']['id']}"
+    for patch in ({"properties": "x"}, {"properties": [1]}, {"geometry": "here"}):
+        response = await client.patch(location, json=patch, headers={"If-Match": '"1"'})
+        assert response.status_code == 422, (patch, response.text)
+
+
+async def test_patch_is_as_strict_as_post(client):
+    created = await create(client, "PATCH-7")
+    location = f"{URL}/{created['properties']['id']}"
+    response = await client.patch(
+        location, json={"properties": {"persons_involved": "9"}}, headers={"If-Match": '"1"'}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "properties.persons_involved"

@@ -18,10 +18,11 @@ from geo_service.store.models import metadata
 def empty_database(settings):
     """A new, empty database on the test server, dropped afterwards."""
     name = f"geo_service_migrations_{uuid.uuid4().hex[:8]}"
-    admin = libpq_url(settings.database_url)
+    server = libpq_url(settings.database_url).rsplit("/", 1)[0]
+    admin = f"{server}/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + "/" + name
+    url = f"{server}/{name}"
     yield url
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -82,6 +82,7 @@ async def create(
     require_media_type(request, FEATURE_TYPES)
     body = await read_body(request, config.max_incident_bytes)
     feature = features.parse_feature(body)
+    features.check_new(feature)
     created = await ingest.create_incident(engine, caller, geo, features.feature_rows(feature))
     out = created.feature or await service.get_feature(engine, caller, created.id)
     location = f"{router.prefix}/{created.id}"
