@@ -1,7 +1,5 @@
 """Connections: one async SQLAlchemy engine on psycopg 3; raw psycopg for COPY."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import cast
 
 import psycopg
@@ -28,13 +26,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
             "application_name": "geo-service",
         },
     )
-
-
-@asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection in a transaction that commits on leaving without an error."""
-    async with engine.begin() as conn:
-        yield conn
 
 
 async def raw_connection(conn: AsyncConnection) -> psycopg.AsyncConnection:
