@@ -8,9 +8,7 @@ import pyproj
 WGS84 = "EPSG:4326"
 # Transverse Mercator on the 19th meridian, which runs through the middle of the three
 # countries (15.7°–21.1° E): scale error stays under 0.1%, a metre per kilometre.
-METRIC = (
-    "+proj=tmerc +lat_0=0 +lon_0=19 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
-)
+METRIC = "+proj=tmerc +lat_0=0 +lon_0=19 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
 
 
 @lru_cache(maxsize=1)
