@@ -29,6 +29,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "GEO_SERVICE_DATABASE_URL"),
     )
     borders_dir: Path = PROJECT_ROOT / "data" / "borders"
+    layers_dir: Path = PROJECT_ROOT / "layers"
     host: str = "127.0.0.1"
     port: int = 8000
     # Largest body accepted for one incident and for an import, in bytes.
