@@ -1,0 +1,87 @@
+"""/ogc: OGC API Features — landing page, conformance and the collections of the layer
+catalog. (Items and tiles come with the layers' query paths.)"""
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from geo_service.api.deps import SettingsDep
+from geo_service.api.problems import HTTPProblem
+from geo_service.services.layer_catalog import Layer, load_catalog
+
+router = APIRouter(prefix="/ogc", tags=["OGC API"])
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+)
+JSON = "application/json"
+
+
+def _json(body: Any) -> Response:
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+def _collection(request: Request, layer: Layer) -> dict[str, Any]:
+    base = str(request.url_for("ogc_collection", collection_id=layer.id))
+    return {
+        "id": layer.id,
+        "title": layer.titles["en"],
+        "titles": layer.titles,
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "links": [
+            {"rel": "self", "type": JSON, "href": base},
+            {"rel": "items", "type": "application/geo+json", "href": f"{base}/items"},
+        ],
+    }
+
+
+@router.get("", name="ogc_landing", summary="OGC API landing page")
+async def landing(request: Request) -> Response:
+    def link(rel: str, name: str, kind: str = JSON) -> dict[str, str]:
+        return {"rel": rel, "type": kind, "href": str(request.url_for(name))}
+
+    return _json(
+        {
+            "title": "Border situation service",
+            "description": "Incidents and reference geography of the BiH–Serbia, "
+            "BiH–Montenegro and Serbia–Montenegro borders",
+            "links": [
+                link("self", "ogc_landing"),
+                link("conformance", "ogc_conformance"),
+                link("data", "ogc_collections"),
+                {
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "href": str(request.base_url).rstrip("/") + request.app.openapi_url,
+                },
+            ],
+        }
+    )
+
+
+@router.get("/conformance", name="ogc_conformance", summary="Conformance classes")
+async def conformance() -> Response:
+    return _json({"conformsTo": list(CONFORMANCE)})
+
+
+@router.get("/collections", name="ogc_collections", summary="The layers, as collections")
+async def collections(request: Request, settings: SettingsDep) -> Response:
+    catalog = load_catalog(settings.layers_dir)
+    return _json(
+        {
+            "links": [{"rel": "self", "type": JSON, "href": str(request.url)}],
+            "collections": [_collection(request, layer) for layer in catalog.values()],
+        }
+    )
+
+
+@router.get("/collections/{collection_id}", name="ogc_collection", summary="One collection")
+async def collection(collection_id: str, request: Request, settings: SettingsDep) -> Response:
+    layer = load_catalog(settings.layers_dir).get(collection_id)
+    if layer is None:
+        raise HTTPProblem(404, "Not found", f"no collection {collection_id!r}")
+    return _json(_collection(request, layer))
