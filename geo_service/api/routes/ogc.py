@@ -1,14 +1,15 @@
-"""/ogc: OGC API Features — landing page, conformance and the collections of the layer
-catalog. (Items and tiles come with the layers' query paths.)"""
+"""/ogc: OGC API Features — landing page, conformance, the collections of the layer catalog
+and their items."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from geo_service.api.deps import SettingsDep
+from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, SettingsDep
 from geo_service.api.problems import HTTPProblem
+from geo_service.services import layer_features
 from geo_service.services.layer_catalog import Layer, load_catalog
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
@@ -18,6 +19,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 )
 JSON = "application/json"
+GEOJSON = "application/geo+json"
 
 
 def _json(body: Any) -> Response:
@@ -79,9 +81,53 @@ async def collections(request: Request, settings: SettingsDep) -> Response:
     )
 
 
-@router.get("/collections/{collection_id}", name="ogc_collection", summary="One collection")
-async def collection(collection_id: str, request: Request, settings: SettingsDep) -> Response:
+def _layer(settings: Any, collection_id: str) -> Layer:
     layer = load_catalog(settings.layers_dir).get(collection_id)
     if layer is None:
         raise HTTPProblem(404, "Not found", f"no collection {collection_id!r}")
-    return _json(_collection(request, layer))
+    return layer
+
+
+@router.get("/collections/{collection_id}", name="ogc_collection", summary="One collection")
+async def collection(collection_id: str, request: Request, settings: SettingsDep) -> Response:
+    return _json(_collection(request, _layer(settings, collection_id)))
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection",
+    description="GeoJSON, a page at a time with a `next` link; incidents take the filters of "
+    "GET /api/v1/incidents (one query path for both).",
+)
+async def items(
+    collection_id: str,
+    request: Request,
+    settings: SettingsDep,
+    engine: Engine,
+    caller: CallerDep,
+    where: Filter,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
+) -> Response:
+    layer = _layer(settings, collection_id)
+    page = await layer_features.items(engine, caller, layer, where, limit=limit, cursor=cursor)
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    if page.next_cursor:
+        next_url = request.url.include_query_params(cursor=page.next_cursor)
+        links.append({"rel": "next", "type": GEOJSON, "href": str(next_url)})
+    body = {
+        "type": "FeatureCollection",
+        "features": page.features,
+        "numberReturned": len(page.features),
+        "links": links,
+    }
+    return Response(orjson.dumps(body), media_type=GEOJSON)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+async def item(
+    collection_id: str, feature_id: str, settings: SettingsDep, engine: Engine, caller: CallerDep
+) -> Response:
+    layer = _layer(settings, collection_id)
+    feature = await layer_features.item(engine, caller, layer, feature_id)
+    return Response(orjson.dumps(feature), media_type=GEOJSON)

@@ -1,0 +1,75 @@
+"""The features of any catalog layer: incidents through the incidents' own query path,
+reference layers straight from their tables."""
+
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from geo_service.services import incidents
+from geo_service.services.errors import NotFound, ServiceError
+from geo_service.services.layer_catalog import Layer
+from geo_service.store import reference_features
+from geo_service.store.incidents import IncidentFilter
+from geo_service.store.visibility import Caller
+
+
+class NotServedYet(ServiceError):
+    status = 501
+    title = "Not implemented"
+
+
+def _feature(layer: Layer, row: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": row.fid,
+        "geometry": orjson.loads(row.geometry),
+        "properties": {p: getattr(row, p) for p in layer.properties},
+    }
+
+
+async def items(
+    engine: AsyncEngine,
+    caller: Caller,
+    layer: Layer,
+    where: IncidentFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> incidents.Page:
+    """One page of a layer's features and the cursor of the next."""
+    if layer.table == "incidents":
+        return await incidents.list_features(engine, caller, where, limit=limit, cursor=cursor)
+    if layer.table is None:
+        raise NotServedYet(f"the features of {layer.id!r} are not served yet")
+    async with engine.connect() as conn:
+        rows = await reference_features.read_page(
+            conn,
+            layer.table,
+            list(layer.properties),
+            bbox=where.bbox,
+            limit=limit + 1,
+            after=cursor,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return incidents.Page([_feature(layer, r) for r in rows], str(rows[-1].fid) if more else None)
+
+
+async def item(
+    engine: AsyncEngine, caller: Caller, layer: Layer, feature_id: str
+) -> dict[str, Any]:
+    """One feature of a layer by its id."""
+    if layer.table == "incidents":
+        if not feature_id.isdigit():
+            raise NotFound(f"no incident {feature_id!r}")
+        return await incidents.get_feature(engine, caller, int(feature_id))
+    if layer.table is None:
+        raise NotServedYet(f"the features of {layer.id!r} are not served yet")
+    async with engine.connect() as conn:
+        rows = await reference_features.read_page(
+            conn, layer.table, list(layer.properties), bbox=None, limit=1, key=feature_id
+        )
+    if not rows:
+        raise NotFound(f"no feature {feature_id!r} in {layer.id!r}")
+    return _feature(layer, rows[0])
