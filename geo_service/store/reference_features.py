@@ -4,7 +4,7 @@ features, a page at a time."""
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.store.models import metadata
@@ -19,7 +19,7 @@ async def read_page(
     limit: int,
     after: str | None = None,
     key: str | None = None,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     """Rows of a reference table in key order: its key (`fid`), `columns`, and the geometry
     as GeoJSON text (`geometry`); only rows after `after`, or only the row `key`."""
     table = metadata.tables[table_name]
