@@ -1,0 +1,63 @@
+"""GDAL's OAPIF driver, a real OGC API Features client, lists the collections and reads
+every feature of each served one from a running service."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pyogrio
+import pytest
+
+from tests.factories import feature
+
+SERVED = {"borders", "border-sections", "crossing-points", "countries", "corridor", "incidents"}
+
+
+@pytest.fixture
+def server(settings, engine):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+async def test_gdal_reads_every_served_collection(db, server, geography):
+    async with httpx.AsyncClient(base_url=server) as client:
+        for i in range(150):  # more than one page of GDAL's requests
+            body = feature(f"GDAL-{i}", coordinates=[19.10 + i * 1e-4, 44.39])
+            assert (await client.post("/api/v1/incidents", json=body)).status_code == 201
+    source = f"OAPIF:{server}/ogc"
+    listed = {name for name, _ in pyogrio.list_layers(source)}
+    assert SERVED | {"incident-hexes"} == listed
+    expected = {
+        "borders": len(geography.borders),
+        "border-sections": len(geography.sections),
+        "crossing-points": len(geography.crossing_points),
+        "countries": len(geography.countries),
+        "corridor": 1,
+        "incidents": 150,
+    }
+    for layer, count in expected.items():
+        frame = pyogrio.read_dataframe(source, layer=layer)
+        assert len(frame) == count, layer
+        assert frame.geometry.notna().all(), layer
