@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.services import incidents
 from geo_service.services.errors import NotFound, ServiceError
+from geo_service.services.hexes import hex_page
 from geo_service.services.layer_catalog import Layer
 from geo_service.store import reference_features
 from geo_service.store.incidents import IncidentFilter
@@ -36,8 +37,11 @@ async def items(
     *,
     limit: int,
     cursor: str | None,
+    resolution: int | None = None,
 ) -> incidents.Page:
     """One page of a layer's features and the cursor of the next."""
+    if layer.source.get("aggregate") == "incidents":
+        return await hex_page(engine, caller, where, resolution, limit=limit, cursor=cursor)
     if layer.table == "incidents":
         return await incidents.list_features(engine, caller, where, limit=limit, cursor=cursor)
     if layer.table is None:

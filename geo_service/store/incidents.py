@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     Row,
+    Select,
     and_,
     bindparam,
     delete,
@@ -194,16 +195,8 @@ async def fetch_incident(
     return (await conn.execute(stmt)).first()
 
 
-async def list_incidents(
-    conn: AsyncConnection,
-    caller: Caller,
-    where: IncidentFilter,
-    *,
-    limit: int,
-    after: tuple[datetime, int] | None = None,
-) -> Sequence[Row[Any]]:
-    """Newest first, `limit` rows after the keyset position `after` (occurred_at, id)."""
-    stmt = visible_incidents(caller, *READ_COLUMNS)
+def matching(stmt: Select[Any], where: IncidentFilter) -> Select[Any]:
+    """`stmt` (a select from incidents) narrowed to the incidents `where` describes."""
     c = incidents.c
     if where.bbox is not None:
         stmt = stmt.where(c.geom.intersects(func.ST_MakeEnvelope(*where.bbox, 4326)))
@@ -226,6 +219,20 @@ async def list_incidents(
                 apprehensions.c.nationality.in_(list(where.nationalities)),
             )
         )
+    return stmt
+
+
+async def list_incidents(
+    conn: AsyncConnection,
+    caller: Caller,
+    where: IncidentFilter,
+    *,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
+) -> Sequence[Row[Any]]:
+    """Newest first, `limit` rows after the keyset position `after` (occurred_at, id)."""
+    stmt = matching(visible_incidents(caller, *READ_COLUMNS), where)
+    c = incidents.c
     if after is not None:
         stmt = stmt.where(tuple_(c.occurred_at, c.id) < tuple_(*after))
     stmt = stmt.order_by(c.occurred_at.desc(), c.id.desc()).limit(limit)

@@ -68,9 +68,6 @@ async def test_incident_items_are_the_incident_list(client):
     ] == feature_id
 
 
-async def test_unknown_features_and_layers_not_served_yet(client):
+async def test_unknown_features_are_404(client):
     assert (await client.get("/ogc/collections/borders/items/XXX-YYY")).status_code == 404
     assert (await client.get("/ogc/collections/incidents/items/abc")).status_code == 404
-    hexes = await client.get("/ogc/collections/incident-hexes/items")
-    assert hexes.status_code == 501
-    assert hexes.headers["content-type"] == "application/problem+json"

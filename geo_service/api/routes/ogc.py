@@ -108,9 +108,14 @@ async def items(
     where: Filter,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
+    resolution: Annotated[
+        int | None, Query(ge=5, le=9, description="H3 resolution of incident-hexes (7)")
+    ] = None,
 ) -> Response:
     layer = _layer(settings, collection_id)
-    page = await layer_features.items(engine, caller, layer, where, limit=limit, cursor=cursor)
+    page = await layer_features.items(
+        engine, caller, layer, where, limit=limit, cursor=cursor, resolution=resolution
+    )
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     if page.next_cursor:
         next_url = request.url.include_query_params(cursor=page.next_cursor)

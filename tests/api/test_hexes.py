@@ -1,0 +1,87 @@
+"""incident-hexes: counts per hexagon equal an independent recount of the raw points with
+h3-py, at every resolution, filtered or not; each incident is counted once."""
+
+from collections import Counter
+
+import h3
+import pytest
+
+from geo_service.services import bulk_import, synthetic
+from geo_service.services.readers import Table
+from geo_service.store.visibility import SERVICE
+from tests.factories import feature
+
+URL = "/ogc/collections/incident-hexes/items"
+
+
+@pytest.fixture
+async def points(db, geography):
+    frame = synthetic.incidents(geography, 2_000, seed=21)
+    table = Table(
+        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
+    )
+    report = await bulk_import.import_table(db, SERVICE, geography, table)
+    assert report.created == 2_000
+    return frame
+
+
+async def hex_counts(client, query: str) -> dict[str, dict]:
+    body = (await client.get(f"{URL}?limit=10000&{query}")).json()
+    assert not any(link["rel"] == "next" for link in body["links"])
+    return {f["properties"]["h3"]: f["properties"] for f in body["features"]}
+
+
+@pytest.mark.parametrize("resolution", [5, 6, 7, 8, 9])
+async def test_counts_match_a_recount_with_h3_py(client, points, resolution):
+    served = await hex_counts(client, f"resolution={resolution}")
+    recount = Counter(
+        h3.latlng_to_cell(y, x, resolution)
+        for x, y in zip(points.geometry.x, points.geometry.y, strict=True)
+    )
+    assert {c: p["incidents"] for c, p in served.items()} == dict(recount)
+    assert sum(p["incidents"] for p in served.values()) == len(points)
+    for props in served.values():
+        assert sum(props["by_category"].values()) == props["incidents"]
+
+
+async def test_filtered_counts_match_and_persons_add_up(client, points):
+    chosen = points[
+        (points["category"] == "unauthorised_crossing") & (points["occurred_at"] >= "2026")
+    ]
+    served = await hex_counts(
+        client, "resolution=7&category=unauthorised_crossing&datetime=2026-01-01T00:00:00Z/.."
+    )
+    recount = Counter(
+        h3.latlng_to_cell(y, x, 7)
+        for x, y in zip(chosen.geometry.x, chosen.geometry.y, strict=True)
+    )
+    assert {c: p["incidents"] for c, p in served.items()} == dict(recount)
+    assert sum(p["persons_involved"] for p in served.values()) == chosen["persons_involved"].sum()
+
+
+async def test_hexagons_are_the_cells_drawn(client, points):
+    body = (await client.get(f"{URL}?resolution=6&limit=1")).json()
+    hexagon = body["features"][0]
+    ring = hexagon["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 7
+    expected = [[lng, lat] for lat, lng in h3.cell_to_boundary(hexagon["id"])]
+    assert ring[:-1] == expected
+    assert any(link["rel"] == "next" for link in body["links"])
+
+
+async def test_a_point_on_a_hexagon_edge_is_counted_once(client, db):
+    cell = h3.latlng_to_cell(44.39, 19.10, 7)
+    (lat1, lng1), (lat2, lng2) = h3.cell_to_boundary(cell)[:2]
+    on_edge = [(lng1 + lng2) / 2, (lat1 + lat2) / 2]
+    assert (
+        await client.post("/api/v1/incidents", json=feature("EDGE", coordinates=on_edge))
+    ).status_code == 201
+    served = await hex_counts(client, "resolution=7")
+    assert sum(p["incidents"] for p in served.values()) == 1
+
+
+async def test_bad_resolution_is_a_problem(client):
+    for query in ("resolution=4", "resolution=10", "resolution=x"):
+        response = await client.get(f"{URL}?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["errors"][0]["field"] == "resolution"
