@@ -3,9 +3,12 @@
 from typing import Any
 
 import h3
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from geo_service.geo.corridor import corridor_cells
 from geo_service.geo.h3cells import cell_hex
+from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError, InvalidInput
 from geo_service.services.incidents import Page
 from geo_service.store import hexes
@@ -13,6 +16,7 @@ from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
 
 RESOLUTIONS = range(5, 10)
+MAX_CELLS = 5_000_000
 DEFAULT_RESOLUTION = 7
 
 
@@ -22,44 +26,68 @@ def hexagon(cell: str) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
+def _feature(cell: str, resolution: int, row: Any | None) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": cell,
+        "geometry": hexagon(cell),
+        "properties": {
+            "h3": cell,
+            "resolution": resolution,
+            "incidents": row.incidents if row else 0,
+            "persons_involved": int(row.persons_involved) if row else 0,
+            "persons_apprehended": int(row.persons_apprehended) if row else 0,
+            "by_category": row.by_category if row else {},
+            "top_nationality": row.top_nationality if row else None,
+        },
+    }
+
+
 async def hex_page(
     engine: AsyncEngine,
     caller: Caller,
+    geo: Geography,
     where: IncidentFilter,
     resolution: int | None,
     *,
     limit: int,
     cursor: str | None,
+    corridor: bool = False,
+    include_empty: bool = False,
 ) -> Page:
-    """One page of hexagons with incidents, in cell order."""
+    """One page of hexagons, in cell order: those with incidents; with `corridor`, only the
+    corridor's; with `include_empty` too, every corridor cell, empty ones with zeros."""
     resolution = DEFAULT_RESOLUTION if resolution is None else resolution
     if resolution not in RESOLUTIONS:
         raise InvalidInput(errors=[FieldError("resolution", "must be between 5 and 9")])
+    if include_empty and not corridor:
+        raise InvalidInput(
+            errors=[
+                FieldError("include_empty", "needs corridor=true: empty cells are the corridor's")
+            ]
+        )
     try:
         after = h3.str_to_int(cursor) if cursor else None
     except (ValueError, h3.H3BaseException) as exc:
         raise InvalidInput(errors=[FieldError("cursor", "is not a cursor of this layer")]) from exc
+    if not corridor:
+        async with engine.connect() as conn:
+            rows = await hexes.per_cell(
+                conn, caller, where, resolution, limit=limit + 1, after=after
+            )
+        more = len(rows) > limit
+        features = [_feature(cell_hex(r.cell), resolution, r) for r in rows[:limit]]
+        return Page(features, features[-1]["id"] if more else None)
+
+    study = corridor_cells(geo, resolution)
     async with engine.connect() as conn:
-        rows = await hexes.per_cell(conn, caller, where, resolution, limit=limit + 1, after=after)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    features = []
-    for r in rows:
-        cell = cell_hex(r.cell)
-        features.append(
-            {
-                "type": "Feature",
-                "id": cell,
-                "geometry": hexagon(cell),
-                "properties": {
-                    "h3": cell,
-                    "resolution": resolution,
-                    "incidents": r.incidents,
-                    "persons_involved": int(r.persons_involved),
-                    "persons_apprehended": int(r.persons_apprehended),
-                    "by_category": r.by_category,
-                    "top_nationality": r.top_nationality,
-                },
-            }
-        )
-    return Page(features, cell_hex(rows[-1].cell) if more else None)
+        # Every cell with incidents, then those of the corridor (a region's worth at most).
+        rows = await hexes.per_cell(conn, caller, where, resolution, limit=MAX_CELLS)
+    in_study = set(study.tolist())
+    by_cell = {r.cell: r for r in rows if r.cell in in_study}
+    cells = study if include_empty else np.array(sorted(by_cell), dtype=np.int64)
+    if after is not None:
+        cells = cells[cells > after]
+    chosen = cells[:limit]
+    features = [_feature(cell_hex(c), resolution, by_cell.get(int(c))) for c in chosen]
+    return Page(features, features[-1]["id"] if len(cells) > limit else None)

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from geo_service.geo.reference import Geography
 from geo_service.services import incidents
 from geo_service.services.errors import NotFound, ServiceError
 from geo_service.services.hexes import hex_page
@@ -38,10 +39,24 @@ async def items(
     limit: int,
     cursor: str | None,
     resolution: int | None = None,
+    geo: Geography | None = None,
+    corridor: bool = False,
+    include_empty: bool = False,
 ) -> incidents.Page:
     """One page of a layer's features and the cursor of the next."""
     if layer.source.get("aggregate") == "incidents":
-        return await hex_page(engine, caller, where, resolution, limit=limit, cursor=cursor)
+        assert geo is not None, "the hexagon layer needs the reference geography"
+        return await hex_page(
+            engine,
+            caller,
+            geo,
+            where,
+            resolution,
+            limit=limit,
+            cursor=cursor,
+            corridor=corridor,
+            include_empty=include_empty,
+        )
     if layer.table == "incidents":
         return await incidents.list_features(engine, caller, where, limit=limit, cursor=cursor)
     if layer.table is None:

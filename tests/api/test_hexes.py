@@ -85,3 +85,40 @@ async def test_bad_resolution_is_a_problem(client):
         response = await client.get(f"{URL}?{query}")
         assert response.status_code == 400, query
         assert response.json()["errors"][0]["field"] == "resolution"
+
+
+async def test_corridor_cells_with_the_empty_ones(client, points, geography):
+    from geo_service.geo.corridor import corridor_cells
+    from geo_service.geo.h3cells import cell_hex
+
+    study = {cell_hex(c) for c in corridor_cells(geography, 6)}
+    everything = await hex_counts(client, "resolution=6&corridor=true&include_empty=true")
+    assert set(everything) == study
+    occupied = await hex_counts(client, "resolution=6&corridor=true")
+    assert set(occupied) == {c for c, p in everything.items() if p["incidents"]}
+    recount = Counter(
+        c
+        for c in (
+            h3.latlng_to_cell(y, x, 6)
+            for x, y in zip(points.geometry.x, points.geometry.y, strict=True)
+        )
+        if c in study
+    )
+    assert {c: p["incidents"] for c, p in occupied.items()} == dict(recount)
+    assert sum(p["incidents"] for p in everything.values()) == sum(recount.values())
+
+
+async def test_empty_cells_need_the_corridor(client):
+    response = await client.get(f"{URL}?include_empty=true")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "include_empty"
+
+
+async def test_corridor_pages_follow_next_links(client, points):
+    seen, url = [], f"{URL}?resolution=7&corridor=true&include_empty=true&limit=1000"
+    while url:
+        body = (await client.get(url)).json()
+        seen += [f["id"] for f in body["features"]]
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    everything = await hex_counts(client, "resolution=7&corridor=true&include_empty=true")
+    assert seen == sorted(everything, key=h3.str_to_int) and len(seen) == len(set(seen))

@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, SettingsDep
+from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, SettingsDep
 from geo_service.api.problems import HTTPProblem
 from geo_service.services import layer_features
 from geo_service.services.layer_catalog import Layer, load_catalog
@@ -105,16 +105,30 @@ async def items(
     settings: SettingsDep,
     engine: Engine,
     caller: CallerDep,
+    geo: Geo,
     where: Filter,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
     resolution: Annotated[
         int | None, Query(ge=5, le=9, description="H3 resolution of incident-hexes (7)")
     ] = None,
+    corridor: Annotated[bool, Query(description="incident-hexes: corridor cells only")] = False,
+    include_empty: Annotated[
+        bool, Query(description="incident-hexes with corridor=true: empty cells too")
+    ] = False,
 ) -> Response:
     layer = _layer(settings, collection_id)
     page = await layer_features.items(
-        engine, caller, layer, where, limit=limit, cursor=cursor, resolution=resolution
+        engine,
+        caller,
+        layer,
+        where,
+        limit=limit,
+        cursor=cursor,
+        resolution=resolution,
+        geo=geo,
+        corridor=corridor,
+        include_empty=include_empty,
     )
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     if page.next_cursor:
