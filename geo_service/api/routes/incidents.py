@@ -1,20 +1,19 @@
 """/api/v1/incidents: report, read, list, change and delete incidents."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from geo_service.api.body import read_body, require_media_type
 from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, SettingsDep
+from geo_service.api.geojson import GEOJSON, feature_page, geojson
 from geo_service.api.problems import PROBLEM_JSON, HTTPProblem
 from geo_service.services import features, ingest
 from geo_service.services import incidents as service
 from geo_service.services.errors import FieldError
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-GEOJSON = "application/geo+json"
 FEATURE_TYPES = (GEOJSON, "application/json")
 PATCH_TYPES = ("application/merge-patch+json", "application/json", GEOJSON)
 
@@ -28,10 +27,6 @@ _feature_body = {
 }
 _problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _feature_out = {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/IncidentFeature"}}}}
-
-
-def _geojson(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers=headers, media_type=GEOJSON)
 
 
 def _etag(version: int) -> str:
@@ -87,7 +82,7 @@ async def create(
     out = created.feature or await service.get_feature(engine, caller, created.id)
     location = f"{router.prefix}/{created.id}"
     headers = {"Location": location, "ETag": _etag(out["properties"]["version"])}
-    return _geojson(out, 201 if created.created else 200, headers)
+    return geojson(out, 201 if created.created else 200, headers)
 
 
 @router.get(
@@ -105,17 +100,7 @@ async def list_incidents(
     cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
 ) -> Response:
     page = await service.list_features(engine, caller, where, limit=limit, cursor=cursor)
-    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
-    if page.next_cursor:
-        next_url = request.url.include_query_params(cursor=page.next_cursor)
-        links.append({"rel": "next", "href": str(next_url), "type": GEOJSON})
-    body = {
-        "type": "FeatureCollection",
-        "features": page.features,
-        "numberReturned": len(page.features),
-        "links": links,
-    }
-    return _geojson(body)
+    return feature_page(request, page)
 
 
 @router.get(
@@ -126,7 +111,7 @@ async def list_incidents(
 )
 async def get_one(incident_id: int, engine: Engine, caller: CallerDep) -> Response:
     feature = await service.get_feature(engine, caller, incident_id)
-    return _geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
+    return geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
 
 
 @router.patch(
@@ -167,7 +152,7 @@ async def patch(
     feature = await service.patch_incident(
         engine, caller, geo, incident_id, version, features.loads(body)
     )
-    return _geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
+    return geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
 
 
 @router.delete(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, SettingsDep
+from geo_service.api.geojson import feature_page, geojson
 from geo_service.api.problems import HTTPProblem
 from geo_service.services import layer_features
 from geo_service.services.layer_catalog import Layer, load_catalog
@@ -19,7 +20,6 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 )
 JSON = "application/json"
-GEOJSON = "application/geo+json"
 
 
 def _json(body: Any) -> Response:
@@ -130,17 +130,7 @@ async def items(
         corridor=corridor,
         include_empty=include_empty,
     )
-    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
-    if page.next_cursor:
-        next_url = request.url.include_query_params(cursor=page.next_cursor)
-        links.append({"rel": "next", "type": GEOJSON, "href": str(next_url)})
-    body = {
-        "type": "FeatureCollection",
-        "features": page.features,
-        "numberReturned": len(page.features),
-        "links": links,
-    }
-    return Response(orjson.dumps(body), media_type=GEOJSON)
+    return feature_page(request, page)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
@@ -149,4 +139,4 @@ async def item(
 ) -> Response:
     layer = _layer(settings, collection_id)
     feature = await layer_features.item(engine, caller, layer, feature_id)
-    return Response(orjson.dumps(feature), media_type=GEOJSON)
+    return geojson(feature)
