@@ -1,11 +1,13 @@
 """Request parameters shared by routes, each parsed once, and request-scoped resources."""
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from geo_service import domain
 from geo_service.api.problems import HTTPProblem
 from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError
@@ -39,7 +41,7 @@ SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-def _bad(field: str, reason: str) -> HTTPProblem:
+def bad_parameter(field: str, reason: str) -> HTTPProblem:
     return HTTPProblem(400, "Invalid request", f"{field}: {reason}", [FieldError(field, reason)])
 
 
@@ -49,16 +51,16 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     try:
         parts = [float(p) for p in value.split(",")]
     except ValueError:
-        raise _bad("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat") from None
+        raise bad_parameter("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat") from None
     if len(parts) == 6:  # a 3D box: drop the heights
         parts = [parts[0], parts[1], parts[3], parts[4]]
     if len(parts) != 4 or any(p != p for p in parts):
-        raise _bad("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat")
+        raise bad_parameter("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat")
     lo_x, lo_y, hi_x, hi_y = parts
     if not (-180 <= lo_x <= 180 and -180 <= hi_x <= 180 and -90 <= lo_y <= hi_y <= 90):
-        raise _bad("bbox", "out of range or south above north")
+        raise bad_parameter("bbox", "out of range or south above north")
     if lo_x > hi_x:
-        raise _bad("bbox", "boxes across the antimeridian are not served here")
+        raise bad_parameter("bbox", "boxes across the antimeridian are not served here")
     return lo_x, lo_y, hi_x, hi_y
 
 
@@ -66,9 +68,9 @@ def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise _bad("datetime", f"{text!r} is not an RFC 3339 time") from None
+        raise bad_parameter("datetime", f"{text!r} is not an RFC 3339 time") from None
     if value.tzinfo is None:
-        raise _bad("datetime", f"{text!r} needs a UTC offset (e.g. Z or +01:00)")
+        raise bad_parameter("datetime", f"{text!r} needs a UTC offset (e.g. Z or +01:00)")
     return value
 
 
@@ -83,13 +85,20 @@ def parse_datetime(value: str | None) -> tuple[datetime | None, datetime | None]
     start = None if start_text in ("", "..") else _instant(start_text)
     end = None if end_text in ("", "..") else _instant(end_text)
     if start and end and start > end:
-        raise _bad("datetime", "the interval ends before it starts")
+        raise bad_parameter("datetime", "the interval ends before it starts")
     return start, end
 
 
-def _codes(values: list[str] | None) -> tuple[str, ...]:
-    """Several values, as repeated parameters or comma-separated, or both."""
-    return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
+def _codes(
+    name: str, values: list[str] | None, known: Collection[str] | None = None
+) -> tuple[str, ...]:
+    """Several values, as repeated parameters or comma-separated, or both; each one of
+    `known` when given."""
+    codes = tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
+    unknown = [c for c in codes if known is not None and c not in known]
+    if unknown:
+        raise bad_parameter(name, f"unknown code {unknown[0]!r}")
+    return codes
 
 
 # Plain `def` dependencies would each run in a worker thread; these do no blocking work.
@@ -120,11 +129,13 @@ async def incident_filter(
         bbox=parse_bbox(bbox),
         start=start,
         end=end,
-        categories=_codes(category),
-        agencies=_codes(agency),
-        nationalities=tuple(c.upper() for c in _codes(nationality)),
-        crossing_points=_codes(crossing_point),
-        border_sections=_codes(border_section),
+        categories=_codes("category", category, domain.CATEGORIES),
+        agencies=_codes("agency", agency, domain.AGENCIES),
+        nationalities=_codes(
+            "nationality", [v.upper() for v in nationality or ()], domain.NATIONALITIES
+        ),
+        crossing_points=_codes("crossing_point", crossing_point),
+        border_sections=_codes("border_section", border_section),
     )
 
 

@@ -35,6 +35,8 @@ class Layer:
     properties: dict[str, tuple[str, ...]]  # property → roles that see it ("*": every role)
     style: dict[str, Any]
     legend: dict[str, Any]
+    # The properties a vector tile carries (a subset of `properties`; all when not declared).
+    tile_properties: tuple[str, ...]
 
     @property
     def table(self) -> str | None:
@@ -43,6 +45,11 @@ class Layer:
     def visible_properties(self, role: str) -> tuple[str, ...]:
         """The properties a caller of `role` sees."""
         return tuple(p for p, roles in self.properties.items() if "*" in roles or role in roles)
+
+    def visible_tile_properties(self, role: str) -> tuple[str, ...]:
+        """The properties a vector tile carries for a caller of `role`."""
+        seen = set(self.visible_properties(role))
+        return tuple(p for p in self.tile_properties if p in seen)
 
 
 def _faults(name: str, data: dict[str, Any]) -> list[str]:
@@ -65,6 +72,12 @@ def _faults(name: str, data: dict[str, Any]) -> list[str]:
         unknown = set(roles) - set(ROLES)
         if unknown or not roles:
             faults.append(f"property {prop!r}: roles must be some of {', '.join(ROLES)}")
+    tiles = data.get("tiles", {})
+    faults += [
+        f"tile property {p!r} is not one of the layer's properties"
+        for p in tiles.get("properties", ())
+        if p not in data["properties"]
+    ]
     source = data["source"]
     table = source.get("table")
     if table is not None:
@@ -106,6 +119,7 @@ def load_layer(path: Path) -> Layer:
         properties={p: tuple(r) for p, r in data["properties"].items()},
         style=dict(data["style"]),
         legend=dict(data.get("legend", {})),
+        tile_properties=tuple(data.get("tiles", {}).get("properties", data["properties"])),
     )
 
 

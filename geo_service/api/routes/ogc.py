@@ -37,6 +37,11 @@ def _collection(request: Request, layer: Layer) -> dict[str, Any]:
         "links": [
             {"rel": "self", "type": JSON, "href": base},
             {"rel": "items", "type": "application/geo+json", "href": f"{base}/items"},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": JSON,
+                "href": f"{base}/tiles",
+            },
         ],
     }
 
@@ -81,7 +86,7 @@ async def collections(request: Request, settings: SettingsDep) -> Response:
     )
 
 
-def _layer(settings: Any, collection_id: str) -> Layer:
+def layer_of(settings: Any, collection_id: str) -> Layer:
     layer = load_catalog(settings.layers_dir).get(collection_id)
     if layer is None:
         raise HTTPProblem(404, "Not found", f"no collection {collection_id!r}")
@@ -90,7 +95,7 @@ def _layer(settings: Any, collection_id: str) -> Layer:
 
 @router.get("/collections/{collection_id}", name="ogc_collection", summary="One collection")
 async def collection(collection_id: str, request: Request, settings: SettingsDep) -> Response:
-    return _json(_collection(request, _layer(settings, collection_id)))
+    return _json(_collection(request, layer_of(settings, collection_id)))
 
 
 @router.get(
@@ -117,7 +122,7 @@ async def items(
         bool, Query(description="incident-hexes with corridor=true: empty cells too")
     ] = False,
 ) -> Response:
-    layer = _layer(settings, collection_id)
+    layer = layer_of(settings, collection_id)
     page = await layer_features.items(
         engine,
         caller,
@@ -137,6 +142,6 @@ async def items(
 async def item(
     collection_id: str, feature_id: str, settings: SettingsDep, engine: Engine, caller: CallerDep
 ) -> Response:
-    layer = _layer(settings, collection_id)
+    layer = layer_of(settings, collection_id)
     feature = await layer_features.item(engine, caller, layer, feature_id)
     return geojson(feature)

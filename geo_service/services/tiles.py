@@ -1,0 +1,79 @@
+"""Vector tiles of any catalog layer: reference layers as they are, incidents as points (or
+their counts per hexagon where a tile would hold too many), hexagons at the zoom's
+resolution."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from geo_service.geo.reference import Geography
+from geo_service.geo.tiles import Tile, resolution_at_zoom, tile_cells
+from geo_service.services.errors import FieldError, InvalidInput
+from geo_service.services.hexes import RESOLUTIONS
+from geo_service.services.layer_catalog import Layer
+from geo_service.store import tiles
+from geo_service.store.incidents import IncidentFilter
+from geo_service.store.visibility import Caller
+
+# More incident points than this in one tile and the tile holds their counts per hexagon
+# instead: no tile is ever cut short, and none grows without bound.
+MAX_POINTS_PER_TILE = 5_000
+
+
+@dataclass(frozen=True)
+class VectorTile:
+    content: bytes
+    # None, or the H3 resolution whose cells the incident points were counted in instead.
+    aggregated_at: int | None = None
+
+
+async def vector_tile(
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography,
+    layer: Layer,
+    where: IncidentFilter,
+    tile: Tile,
+    *,
+    resolution: int | None = None,
+) -> VectorTile:
+    """The tile of `layer` (incident layers narrowed by `where` and what `caller` sees)."""
+    if resolution is not None and resolution not in RESOLUTIONS:
+        raise InvalidInput(errors=[FieldError("resolution", "must be between 5 and 9")])
+    if layer.source.get("aggregate") == "incidents":
+        res = resolution or resolution_at_zoom(tile.z)
+        drawn = tile_cells(tile, res, geo.region)
+        if not len(drawn.cells):
+            return VectorTile(b"")
+        async with engine.connect() as conn:
+            content = await tiles.hexagon_tile(
+                conn,
+                caller,
+                where,
+                tile,
+                layer.id,
+                resolution=res,
+                cells=drawn.cells.tolist(),
+                polygons=drawn.polygons,
+                box=drawn.box,
+            )
+        return VectorTile(content)
+    assert layer.table is not None, "a layer has a table or aggregates one"
+    async with engine.connect() as conn:
+        if layer.table == "incidents":
+            cluster_at = min(resolution_at_zoom(tile.z, highest=10) + 1, 10)
+            content, aggregated = await tiles.incident_tile(
+                conn,
+                caller,
+                where,
+                tile,
+                layer.visible_tile_properties(caller.role),
+                layer.id,
+                max_points=MAX_POINTS_PER_TILE,
+                cluster_resolution=cluster_at,
+            )
+            return VectorTile(content, cluster_at if aggregated else None)
+        content = await tiles.reference_tile(
+            conn, layer.table, layer.visible_tile_properties(caller.role), layer.id, tile
+        )
+    return VectorTile(content)

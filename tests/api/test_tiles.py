@@ -1,0 +1,183 @@
+"""Vector tiles: what each holds (checked against the raw points), aggregation instead of
+truncation, conditional requests, TileJSON, and refused tile requests."""
+
+from collections import Counter
+
+import h3
+import mapbox_vector_tile
+import numpy as np
+import pytest
+
+from geo_service.geo.tiles import Tile
+from geo_service.services import bulk_import, synthetic
+from geo_service.services import tiles as tile_service
+from geo_service.services.readers import Table
+from geo_service.store.visibility import SERVICE
+from tests.factories import feature
+
+ZVORNIK_Z9 = Tile(9, 283, 185)  # the Drina at Zvornik and Mali Zvornik
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def url(layer: str, tile: Tile, query: str = "") -> str:
+    path = f"/ogc/collections/{layer}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    return f"{path}?{query}" if query else path
+
+
+def decoded(response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == MVT
+    layers = mapbox_vector_tile.decode(response.content) if response.content else {}
+    return [f for layer in layers.values() for f in layer["features"]]
+
+
+def inside(frame, tile: Tile, margin: float = 0.0):
+    west, south, east, north = tile.bounds()
+    dx, dy = (east - west) * margin, (north - south) * margin
+    x, y = frame.geometry.x, frame.geometry.y
+    return frame[(x > west - dx) & (x < east + dx) & (y > south - dy) & (y < north + dy)]
+
+
+@pytest.fixture
+async def points(db, geography):
+    frame = synthetic.incidents(geography, 3_000, seed=5)
+    table = Table(
+        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
+    )
+    report = await bulk_import.import_table(db, SERVICE, geography, table)
+    assert report.created == 3_000
+    return frame
+
+
+async def incident_refs(client, ids) -> set[str]:
+    refs = set()
+    for i in ids:
+        body = (await client.get(f"/api/v1/incidents/{i}")).json()
+        refs.add(body["properties"]["external_ref"])
+    return refs
+
+
+async def test_an_incident_tile_holds_the_points_in_it(client, points):
+    features = decoded(await client.get(url("incidents", ZVORNIK_Z9)))
+    held = await incident_refs(client, [f["id"] for f in features])
+    surely_in = set(inside(points, ZVORNIK_Z9, margin=-0.001)["external_ref"])
+    at_most = set(inside(points, ZVORNIK_Z9, margin=64 / 4096 + 0.001)["external_ref"])
+    assert surely_in and surely_in <= held <= at_most
+    props = features[0]["properties"]
+    assert {"category", "occurred_at", "agency"} <= set(props) and "narrative" not in props
+    assert props["occurred_at"].endswith("Z")
+
+
+async def test_filters_apply_to_incident_tiles(client, points):
+    features = decoded(await client.get(url("incidents", ZVORNIK_Z9, "category=drug_smuggling")))
+    assert features and {f["properties"]["category"] for f in features} == {"drug_smuggling"}
+
+
+async def test_a_crowded_tile_counts_per_hexagon_instead_of_cutting(client, points, monkeypatch):
+    monkeypatch.setattr(tile_service, "MAX_POINTS_PER_TILE", 100)
+    response = await client.get(url("incidents", ZVORNIK_Z9))
+    features = decoded(response)
+    res = int(response.headers["tile-aggregated"].split("=")[1])
+    assert all(f["properties"]["aggregated"] for f in features)
+    near = inside(points, ZVORNIK_Z9, margin=64 / 4096 + 0.001)
+    surely = inside(points, ZVORNIK_Z9, margin=-0.001)
+    total = sum(f["properties"]["incidents"] for f in features)
+    assert len(surely) > 100 and len(surely) <= total <= len(near)
+    recount = Counter(
+        h3.latlng_to_cell(y, x, res) for x, y in zip(near.geometry.x, near.geometry.y, strict=True)
+    )
+    for f in features:
+        assert f["properties"]["incidents"] <= recount[f["properties"]["h3"]]
+    sparse = decoded(await client.get(url("incidents", ZVORNIK_Z9, "category=crisis")))
+    assert sparse and not any(f["properties"].get("aggregated") for f in sparse)
+
+
+@pytest.mark.parametrize("resolution", [None, 7])
+async def test_hexagon_tiles_count_every_cell_exactly(client, points, resolution):
+    query = f"resolution={resolution}" if resolution else ""
+    features = decoded(await client.get(url("incident-hexes", ZVORNIK_Z9, query)))
+    res = resolution or 6  # the resolution drawn at zoom 9
+    recount = Counter(
+        h3.latlng_to_cell(y, x, res)
+        for x, y in zip(points.geometry.x, points.geometry.y, strict=True)
+    )
+    assert features
+    for f in features:
+        props = f["properties"]
+        assert props["resolution"] == res
+        assert props["incidents"] == recount[props["h3"]]
+    near = inside(points, ZVORNIK_Z9, margin=-0.001)
+    cells_near = {
+        h3.latlng_to_cell(y, x, res) for x, y in zip(near.geometry.x, near.geometry.y, strict=True)
+    }
+    assert cells_near <= {f["properties"]["h3"] for f in features}
+
+
+async def test_a_reference_tile_holds_the_sections_there(client):
+    features = decoded(await client.get(url("border-sections", ZVORNIK_Z9)))
+    assert {f["properties"]["border_id"] for f in features} == {"BIH-SRB"}
+    response = await client.get(url("border-sections", ZVORNIK_Z9))
+    assert response.headers["cache-control"].startswith("public")
+
+
+async def test_unchanged_tiles_are_304_and_changed_ones_are_not(client, points):
+    first = await client.get(url("incidents", ZVORNIK_Z9))
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "private, no-cache"
+    again = await client.get(url("incidents", ZVORNIK_Z9), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    weak = await client.get(url("incidents", ZVORNIK_Z9), headers={"If-None-Match": f"W/{etag}"})
+    assert weak.status_code == 304
+    west, south, east, north = ZVORNIK_Z9.bounds()
+    centre = [float(np.mean([west, east])), float(np.mean([south, north]))]
+    created = await client.post("/api/v1/incidents", json=feature("NEW-1", coordinates=centre))
+    assert created.status_code == 201
+    changed = await client.get(url("incidents", ZVORNIK_Z9), headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+async def test_tilejson_describes_the_tiles_with_the_filters(client):
+    body = (
+        await client.get(
+            "/ogc/collections/incident-hexes/tiles/WebMercatorQuad/tilejson.json"
+            "?category=drug_smuggling"
+        )
+    ).json()
+    assert body["tilejson"] == "3.0.0" and body["vector_layers"][0]["id"] == "incident-hexes"
+    template = body["tiles"][0]
+    assert template.endswith("/WebMercatorQuad/{z}/{x}/{y}?category=drug_smuggling")
+    west, south, east, north = body["bounds"]
+    assert west < 19.1 < east and south < 44.4 < north
+    sets = (await client.get("/ogc/collections/incidents/tiles")).json()["tilesets"]
+    assert sets[0]["tileMatrixSetURI"].endswith("WebMercatorQuad")
+    links = (await client.get("/ogc/collections/incidents")).json()["links"]
+    assert any(link["rel"].endswith("tilesets-vector") for link in links)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("incidents/tiles/WebMercatorQuad/23/0/0", 400, "z"),
+        ("incidents/tiles/WebMercatorQuad/3/8/0", 400, "x"),
+        ("incidents/tiles/WebMercatorQuad/3/0/-1", 400, "y"),
+        ("incidents/tiles/WebMercatorQuad/a/0/0", 400, "z"),
+        ("incident-hexes/tiles/WebMercatorQuad/9/283/185?resolution=4", 400, "resolution"),
+        ("incidents/tiles/WebMercatorQuad/9/283/185?category=fishing", 400, "category"),
+        ("incidents/tiles/WebMercatorQuad/9/283/185?agency=XXX_BP", 400, "agency"),
+        (
+            "incidents/tiles/WebMercatorQuad/9/283/185?datetime=2026-02-01T00:00:00Z/2026-01-01T00:00:00Z",
+            400,
+            "datetime",
+        ),
+    ],
+)
+async def test_bad_tile_requests_are_problems_naming_the_parameter(client, path, status, field):
+    response = await client.get(f"/ogc/collections/{path}")
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"].split(".")[-1] for e in response.json()["errors"]]
+
+
+async def test_an_unknown_collection_has_no_tiles(client):
+    response = await client.get(url("nowhere", ZVORNIK_Z9))
+    assert response.status_code == 404
