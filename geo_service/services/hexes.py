@@ -1,5 +1,6 @@
 """The incident-hexes layer: incidents per H3 hexagon, as GeoJSON polygons."""
 
+from functools import lru_cache
 from typing import Any
 
 import h3
@@ -20,8 +21,10 @@ MAX_CELLS = 5_000_000
 DEFAULT_RESOLUTION = 7
 
 
+@lru_cache(maxsize=1 << 18)
 def hexagon(cell: str) -> dict[str, Any]:
-    """A cell's hexagon as a GeoJSON Polygon (longitude, latitude; closed ring)."""
+    """A cell's hexagon as a GeoJSON Polygon (longitude, latitude; closed ring). Shared
+    between responses (a cell's shape never changes): not to be modified."""
     ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(cell)]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 

@@ -151,7 +151,9 @@ def incidents(
             "apprehensions": groups,
         }
     )
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    out = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    # In time order, as reports arrive (and as a store fills: rows of a period lie together).
+    return out.sort_values("occurred_at", kind="stable").reset_index(drop=True)
 
 
 def write(frame: gpd.GeoDataFrame, path: str) -> None:

@@ -4,7 +4,7 @@ the asked resolution (each computed from the point, so counts match the hexagons
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import desc, func, literal_column, select
+from sqlalchemy import BigInteger, Integer, desc, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.domain import H3_RESOLUTIONS
@@ -27,38 +27,42 @@ async def per_cell(
     `top_nationality` (most persons apprehended; ties to the first code)."""
     if resolution not in H3_RESOLUTIONS:
         raise ValueError(f"resolution {resolution} is not stored")
-    cell = incidents.c[f"h3_res{resolution}"]
-    chosen = matching(
-        visible_incidents(
-            caller,
-            incidents.c.id,
-            cell.label("cell"),
-            incidents.c.category,
-            incidents.c.persons_involved,
-        ),
-        where,
-    ).cte("chosen")
+    c = incidents.c
+    cell = c[f"h3_res{resolution}"]
+
+    def chosen(*columns: Any) -> Any:
+        stmt = matching(visible_incidents(caller, *columns), where)
+        return stmt if after is None else stmt.where(cell > after)
+
+    # One pass over the chosen incidents for the counts, one over their apprehensions.
     per_category = (
-        select(chosen.c.cell, chosen.c.category, func.count().label("n"))
-        .group_by(chosen.c.cell, chosen.c.category)
+        chosen(
+            cell.label("cell"),
+            c.category,
+            func.count().label("n"),
+            func.sum(c.persons_involved).label("persons"),
+        )
+        .group_by(cell, c.category)
         .subquery("per_category")
     )
-    categories = (
+    totals = (
         select(
             per_category.c.cell,
+            func.sum(per_category.c.n).cast(Integer).label("incidents"),
+            func.sum(per_category.c.persons).cast(BigInteger).label("persons_involved"),
             func.json_object_agg(per_category.c.category, per_category.c.n).label("by_category"),
         )
         .group_by(per_category.c.cell)
-        .subquery("categories")
+        .subquery("totals")
     )
     per_nationality = (
-        select(
-            chosen.c.cell,
+        chosen(
+            cell.label("cell"),
             apprehensions.c.nationality,
             func.sum(apprehensions.c.persons).label("persons"),
         )
-        .join(apprehensions, apprehensions.c.incident_id == chosen.c.id)
-        .group_by(chosen.c.cell, apprehensions.c.nationality)
+        .join(apprehensions, apprehensions.c.incident_id == c.id)
+        .group_by(cell, apprehensions.c.nationality)
         .subquery("per_nationality")
     )
     nationality = select(
@@ -75,29 +79,17 @@ async def per_cell(
         .label("rank"),
     ).subquery("nationality")
     top = select(nationality).where(nationality.c.rank == 1).subquery("top")
-    totals = (
-        select(
-            chosen.c.cell,
-            func.count().label("incidents"),
-            func.sum(chosen.c.persons_involved).label("persons_involved"),
-        )
-        .group_by(chosen.c.cell)
-        .subquery("totals")
-    )
     stmt = (
         select(
             totals.c.cell,
             totals.c.incidents,
             totals.c.persons_involved,
             func.coalesce(top.c.apprehended, literal_column("0")).label("persons_apprehended"),
-            categories.c.by_category,
+            totals.c.by_category,
             top.c.nationality.label("top_nationality"),
         )
-        .join(categories, categories.c.cell == totals.c.cell)
         .outerjoin(top, top.c.cell == totals.c.cell)
         .order_by(totals.c.cell)
         .limit(limit)
     )
-    if after is not None:
-        stmt = stmt.where(totals.c.cell > after)
     return (await conn.execute(stmt)).all()

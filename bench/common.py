@@ -1,0 +1,68 @@
+"""What the benchmark scripts share: their own database on the project's server, free
+ports, servers started and stopped around a measurement, and latency figures."""
+
+import contextlib
+import math
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_database(base_url: str, name: str) -> str:
+    """The URL of database `name` beside `base_url`'s, created (with PostGIS and the
+    service's schema) when missing."""
+    from geo_service.settings import libpq_url
+    from geo_service.store import migrate
+
+    server = libpq_url(base_url).rsplit("/", 1)[0]
+    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{server}/{name}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    migrate.upgrade(url)
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(command: Sequence[str], env: dict[str, str], ready: str) -> Iterator[None]:
+    """A server process for the duration of the block, once `ready` answers 200."""
+    server = subprocess.Popen(
+        list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(ready, timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited with {server.returncode}")
+            time.sleep(0.25)
+        else:
+            raise RuntimeError(f"{ready} never answered")
+        yield
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
