@@ -11,6 +11,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 MAX_ZOOM = 22
+# The most hexagons one tile may draw: a finer resolution than a zoom can show is refused.
+MAX_CELLS_PER_TILE = 20_000
 # H3 resolution drawn at each zoom: a hexagon some 15–30 px across on a 256 px tile (an
 # H3 edge shrinks by √7 per resolution, a tile pixel by 2 per zoom).
 _RESOLUTION_AT_ZOOM = {8: 5, 9: 6, 10: 6, 11: 7, 12: 8, 13: 8}
@@ -59,6 +61,28 @@ class TileCells:
     cells: np.ndarray
     polygons: list[bytes]
     box: tuple[float, float, float, float]
+
+
+def cells_in_tile(tile: Tile, resolution: int, area: BaseGeometry) -> float:
+    """About how many cells of `resolution` a tile draws within `area`'s box."""
+    west, south, east, north = tile.bounds()
+    a_west, a_south, a_east, a_north = area.bounds
+    west, south, east, north = (
+        max(west, a_west),
+        max(south, a_south),
+        min(east, a_east),
+        min(north, a_north),
+    )
+    if west >= east or south >= north:
+        return 0.0
+    km2 = (
+        (east - west)
+        * 111.32
+        * math.cos(math.radians((south + north) / 2))
+        * (north - south)
+        * 110.57
+    )
+    return km2 / h3.average_hexagon_area(resolution, unit="km^2")
 
 
 @lru_cache(maxsize=2048)

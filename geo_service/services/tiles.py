@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.reference import Geography
-from geo_service.geo.tiles import Tile, resolution_at_zoom, tile_cells
+from geo_service.geo.tiles import (
+    MAX_CELLS_PER_TILE,
+    Tile,
+    cells_in_tile,
+    resolution_at_zoom,
+    tile_cells,
+)
 from geo_service.services.errors import FieldError, InvalidInput
 from geo_service.services.hexes import RESOLUTIONS
 from geo_service.services.layer_catalog import Layer
@@ -42,6 +48,16 @@ async def vector_tile(
         raise InvalidInput(errors=[FieldError("resolution", "must be between 5 and 9")])
     if layer.source.get("aggregate") == "incidents":
         res = resolution or resolution_at_zoom(tile.z)
+        if cells_in_tile(tile, res, geo.region) > MAX_CELLS_PER_TILE:
+            raise InvalidInput(
+                errors=[
+                    FieldError(
+                        "resolution",
+                        f"too fine for zoom {tile.z}: over {MAX_CELLS_PER_TILE:,} hexagons in "
+                        "one tile; choose a coarser resolution or zoom in",
+                    )
+                ]
+            )
         drawn = tile_cells(tile, res, geo.region)
         if not len(drawn.cells):
             return VectorTile(b"")

@@ -178,6 +178,15 @@ async def test_bad_tile_requests_are_problems_naming_the_parameter(client, path,
     assert field in [e["field"].split(".")[-1] for e in response.json()["errors"]]
 
 
+async def test_a_resolution_too_fine_for_the_tile_is_refused_not_drawn(client):
+    # The whole region at resolution 9 would be some three million hexagons in one tile.
+    response = await client.get(url("incident-hexes", Tile(5, 17, 11), "resolution=9"))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "resolution"
+    coarse = await client.get(url("incident-hexes", Tile(5, 17, 11), "resolution=5"))
+    assert coarse.status_code == 200
+
+
 async def test_an_unknown_collection_has_no_tiles(client):
     response = await client.get(url("nowhere", ZVORNIK_Z9))
     assert response.status_code == 404
