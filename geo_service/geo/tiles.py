@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 MAX_ZOOM = 22
 # The most hexagons one tile may draw: a finer resolution than a zoom can show is refused.
-MAX_CELLS_PER_TILE = 20_000
+MAX_CELLS_PER_TILE = 10_000
 # H3 resolution drawn at each zoom: a hexagon some 15–30 px across on a 256 px tile (an
 # H3 edge shrinks by √7 per resolution, a tile pixel by 2 per zoom).
 _RESOLUTION_AT_ZOOM = {8: 5, 9: 6, 10: 6, 11: 7, 12: 8, 13: 8}
@@ -85,7 +85,9 @@ def cells_in_tile(tile: Tile, resolution: int, area: BaseGeometry) -> float:
     return km2 / h3.average_hexagon_area(resolution, unit="km^2")
 
 
-@lru_cache(maxsize=2048)
+# At most ~1.5 MB each (MAX_CELLS_PER_TILE polygons); the zoom's own resolution draws
+# far fewer (under 1,300 hexagons a tile).
+@lru_cache(maxsize=128)
 def _tile_cells(tile: Tile, resolution: int, area_wkb: bytes) -> TileCells:
     west, south, east, north = tile.bounds()
     clip = shapely.box(west, south, east, north).intersection(shapely.from_wkb(area_wkb))
