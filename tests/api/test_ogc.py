@@ -26,6 +26,8 @@ async def test_collections_are_the_layer_catalog(client, settings):
     assert hexes["titles"]["sr-Cyrl"] == "Инциденти по хексагону"
     one = (await client.get("/ogc/collections/borders")).json()
     assert one["id"] == "borders" and any(link["rel"] == "items" for link in one["links"])
+    west, south, east, north = one["extent"]["spatial"]["bbox"][0]
+    assert west < 18.3 < 20.0 < east and south < 42.7 < 45.0 < north  # Trebinje to Rača
 
 
 async def test_an_unknown_collection_is_a_404_problem(client):

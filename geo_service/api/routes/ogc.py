@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, SettingsDep
 from geo_service.api.geojson import feature_page, geojson
 from geo_service.api.problems import HTTPProblem
+from geo_service.geo.reference import Geography
 from geo_service.services import layer_features
 from geo_service.services.layer_catalog import Layer, load_catalog
 
@@ -26,13 +27,15 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type=JSON)
 
 
-def _collection(request: Request, layer: Layer) -> dict[str, Any]:
+def _collection(request: Request, layer: Layer, geo: Geography) -> dict[str, Any]:
     base = str(request.url_for("ogc_collection", collection_id=layer.id))
     return {
         "id": layer.id,
         "title": layer.titles["en"],
         "titles": layer.titles,
         "itemType": "feature",
+        # The region the service covers: where every layer's features lie.
+        "extent": {"spatial": {"bbox": [list(geo.region.bounds)]}},
         "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
         "links": [
             {"rel": "self", "type": JSON, "href": base},
@@ -76,12 +79,12 @@ async def conformance() -> Response:
 
 
 @router.get("/collections", name="ogc_collections", summary="The layers, as collections")
-async def collections(request: Request, settings: SettingsDep) -> Response:
+async def collections(request: Request, settings: SettingsDep, geo: Geo) -> Response:
     catalog = load_catalog(settings.layers_dir)
     return _json(
         {
             "links": [{"rel": "self", "type": JSON, "href": str(request.url)}],
-            "collections": [_collection(request, layer) for layer in catalog.values()],
+            "collections": [_collection(request, layer, geo) for layer in catalog.values()],
         }
     )
 
@@ -94,8 +97,10 @@ def layer_of(settings: Any, collection_id: str) -> Layer:
 
 
 @router.get("/collections/{collection_id}", name="ogc_collection", summary="One collection")
-async def collection(collection_id: str, request: Request, settings: SettingsDep) -> Response:
-    return _json(_collection(request, layer_of(settings, collection_id)))
+async def collection(
+    collection_id: str, request: Request, settings: SettingsDep, geo: Geo
+) -> Response:
+    return _json(_collection(request, layer_of(settings, collection_id), geo))
 
 
 @router.get(
