@@ -1,8 +1,12 @@
 """The one visibility filter: national records stay with their agency, shared ones reach
-every partner, deleted ones reach nobody — in lists, single reads and look-ups."""
+every partner, deleted ones reach nobody — in lists, single reads, look-ups and tiles."""
 
+import mapbox_vector_tile
 from sqlalchemy import text
 
+from geo_service.geo.tiles import Tile
+from geo_service.services.layer_catalog import load_catalog
+from geo_service.services.tiles import vector_tile
 from geo_service.store import incidents as store
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import SERVICE, Caller
@@ -60,3 +64,24 @@ async def test_the_deleted_row_is_kept(client, db):
             )
         ).scalar_one()
     assert kept
+
+
+async def test_tiles_hold_only_what_the_caller_may_see(client, db, geography, settings):
+    await seed(client)
+    catalog = load_catalog(settings.layers_dir)
+    zvornik = Tile(9, 283, 185)
+
+    async def seen(caller: Caller, layer: str) -> list[dict]:
+        made = await vector_tile(db, caller, geography, catalog[layer], IncidentFilter(), zvornik)
+        decoded = mapbox_vector_tile.decode(made.content) if made.content else {}
+        return [f for lyr in decoded.values() for f in lyr["features"]]
+
+    montenegro = Caller(agency="MNE_BP", role="analyst")
+    bosnia = Caller(agency="BIH_BP", role="analyst")
+    # Montenegro sees the one shared record; Bosnia its own two; the deleted one nobody.
+    assert len(await seen(montenegro, "incidents")) == 1
+    assert len(await seen(bosnia, "incidents")) == 2
+    assert len(await seen(SERVICE, "incidents")) == 3
+    for caller, expected in ((montenegro, 1), (bosnia, 2), (SERVICE, 3)):
+        hexes = await seen(caller, "incident-hexes")
+        assert sum(f["properties"]["incidents"] for f in hexes) == expected
