@@ -74,18 +74,14 @@ async def hex_page(
     except (ValueError, h3.H3BaseException) as exc:
         raise InvalidInput(errors=[FieldError("cursor", "is not a cursor of this layer")]) from exc
     if not corridor:
-        async with engine.connect() as conn:
-            rows = await hexes.per_cell(
-                conn, caller, where, resolution, limit=limit + 1, after=after
-            )
+        rows = await hexes.per_cell(engine, caller, where, resolution, limit=limit + 1, after=after)
         more = len(rows) > limit
         features = [_feature(cell_hex(r.cell), resolution, r) for r in rows[:limit]]
         return Page(features, features[-1]["id"] if more else None)
 
     study = corridor_cells(geo, resolution)
-    async with engine.connect() as conn:
-        # Every cell with incidents, then those of the corridor (a region's worth at most).
-        rows = await hexes.per_cell(conn, caller, where, resolution, limit=MAX_CELLS)
+    # Every cell with incidents, then those of the corridor (a region's worth at most).
+    rows = await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
     in_study = set(study.tolist())
     by_cell = {r.cell: r for r in rows if r.cell in in_study}
     cells = study if include_empty else np.array(sorted(by_cell), dtype=np.int64)

@@ -1,71 +1,216 @@
-"""Incidents counted per H3 cell inside PostgreSQL: a GROUP BY on the stored cell column of
-the asked resolution (each computed from the point, so counts match the hexagons drawn)."""
+"""Incidents counted per H3 cell inside PostgreSQL, on the stored cell column of the asked
+resolution (each computed from the point, so counts match the hexagons drawn).
 
+Whole UTC months and days of a window come from the counts the database keeps per cell
+(hex_counts, hex_nationalities); the partial days at its edges, and any filter those counts
+do not carry (a box, nationalities, crossing points, sections), from the incidents
+themselves. Both sources give the same columns, added up per cell.
+"""
+
+import asyncio
+import operator
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import reduce
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, desc, func, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    desc,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from geo_service.domain import H3_RESOLUTIONS
+from geo_service import domain
 from geo_service.store.incidents import IncidentFilter, matching
-from geo_service.store.models import apprehensions, incidents
-from geo_service.store.visibility import Caller, visible_incidents
+from geo_service.store.models import (
+    ROLLUP_RESOLUTIONS,
+    apprehensions,
+    hex_counts,
+    hex_nationalities,
+    incidents,
+)
+from geo_service.store.visibility import Caller, shared_with, visible_incidents
+from geo_service.store.windows import RawRange, Split, split
+
+CATEGORIES = domain.CATEGORIES
 
 
-async def per_cell(
-    conn: AsyncConnection,
-    caller: Caller,
-    where: IncidentFilter,
-    resolution: int,
-    *,
-    limit: int,
-    after: int | None = None,
-) -> Sequence[Any]:
-    """Per cell with incidents, in cell order after `after`: `cell`, `incidents`,
-    `persons_involved`, `persons_apprehended`, `by_category` (a JSON object) and
-    `top_nationality` (most persons apprehended; ties to the first code)."""
-    if resolution not in H3_RESOLUTIONS:
-        raise ValueError(f"resolution {resolution} is not stored")
+def _kept_counts_serve(where: IncidentFilter) -> bool:
+    """Whether the counts kept per cell carry every filter of `where`."""
+    return (
+        where.bbox is None
+        and not where.nationalities
+        and not where.crossing_points
+        and not where.border_sections
+    )
+
+
+def _raw_time(column: Any, r: RawRange) -> ColumnElement[bool]:
+    conditions = []
+    if r.start is not None:
+        conditions.append(column >= r.start)
+    if r.end is not None:
+        conditions.append(column <= r.end if r.end_inclusive else column < r.end)
+    return and_(*conditions) if conditions else true()
+
+
+def _kept_time(table: Any, period: str, ranges: Sequence[tuple[Any, Any]]) -> list[Any]:
+    """One condition per date range of `period` rows."""
+    out = []
+    for lo, hi in ranges:
+        conditions = [table.c.period == period]
+        if lo is not None:
+            conditions.append(table.c.start >= lo)
+        if hi is not None:
+            conditions.append(table.c.start < hi)
+        out.append(and_(*conditions))
+    return out
+
+
+def _pieces(where: IncidentFilter) -> tuple[Split, IncidentFilter]:
+    """The window's split, and the filter the raw pieces take (their time set apart)."""
+    if _kept_counts_serve(where):
+        return split(where.start, where.end), replace(where, start=None, end=None)
+    return Split(raw=[RawRange(None, None, True)]), where
+
+
+def _kept(table: Any, caller: Caller, where: IncidentFilter, resolution: int, parts: Split):
+    """Conditions on a kept-count table for the whole days and months of the window."""
+    times = _kept_time(table, "m", parts.months) + _kept_time(table, "d", parts.days)
+    if not times:
+        return None
+    conditions = [
+        table.c.resolution == resolution,
+        shared_with(caller, table.c.agency, table.c.sharing),
+        or_(*times),
+    ]
+    if where.agencies:
+        conditions.append(table.c.agency.in_(list(where.agencies)))
+    return and_(*conditions)
+
+
+def _count_sources(
+    caller: Caller, where: IncidentFilter, resolution: int, after: int | None
+) -> list[Select[Any]]:
     c = incidents.c
     cell = c[f"h3_res{resolution}"]
+    parts, raw_where = _pieces(where)
+    sources: list[Select[Any]] = []
+    for r in parts.raw:
+        raw = matching(
+            visible_incidents(
+                caller,
+                cell.label("cell"),
+                *(func.count().filter(c.category == k).label(f"n_{k}") for k in CATEGORIES),
+                func.sum(c.persons_involved).label("persons"),
+            ),
+            raw_where,
+        ).where(_raw_time(c.occurred_at, r))
+        if after is not None:
+            raw = raw.where(cell > after)
+        sources.append(raw.group_by(cell))
+    kept = _kept(hex_counts, caller, where, resolution, parts)
+    if kept is not None:
+        h = hex_counts.c
+        chosen = list(where.categories) or list(CATEGORIES)
+        rows = select(
+            h.cell,
+            *(func.sum(h[f"n_{k}"]).label(f"n_{k}") for k in CATEGORIES),
+            func.sum(reduce(operator.add, (h[f"p_{k}"] for k in chosen))).label("persons"),
+        ).where(kept)
+        if after is not None:
+            rows = rows.where(h.cell > after)
+        sources.append(rows.group_by(h.cell))
+    return sources
 
-    def chosen(*columns: Any) -> Any:
-        stmt = matching(visible_incidents(caller, *columns), where)
-        return stmt if after is None else stmt.where(cell > after)
 
-    # One pass over the chosen incidents for the counts, one over their apprehensions.
-    per_category = (
-        chosen(
-            cell.label("cell"),
-            c.category,
-            func.count().label("n"),
-            func.sum(c.persons_involved).label("persons"),
+def _nationality_sources(
+    caller: Caller, where: IncidentFilter, resolution: int, after: int | None
+) -> list[Select[Any]]:
+    c = incidents.c
+    cell = c[f"h3_res{resolution}"]
+    parts, raw_where = _pieces(where)
+    chosen = list(where.categories) or list(CATEGORIES)
+    sources: list[Select[Any]] = []
+    for r in parts.raw:
+        raw = (
+            matching(
+                visible_incidents(
+                    caller,
+                    cell.label("cell"),
+                    apprehensions.c.nationality,
+                    func.sum(apprehensions.c.persons).label("persons"),
+                ),
+                raw_where,
+            )
+            .join(apprehensions, apprehensions.c.incident_id == c.id)
+            .where(_raw_time(c.occurred_at, r))
         )
-        .group_by(cell, c.category)
-        .subquery("per_category")
-    )
-    totals = (
+        if after is not None:
+            raw = raw.where(cell > after)
+        sources.append(raw.group_by(cell, apprehensions.c.nationality))
+    kept = _kept(hex_nationalities, caller, where, resolution, parts)
+    if kept is not None:
+        h = hex_nationalities.c
+        persons = reduce(operator.add, (h[f"a_{k}"] for k in chosen))
+        rows = select(h.cell, h.nationality, func.sum(persons).label("persons")).where(kept)
+        if after is not None:
+            rows = rows.where(h.cell > after)
+        sources.append(rows.group_by(h.cell, h.nationality))
+    return sources
+
+
+@dataclass(frozen=True)
+class CellCount:
+    cell: int
+    incidents: int
+    persons_involved: int
+    persons_apprehended: int
+    by_category: dict[str, int]
+    top_nationality: str | None
+
+
+def _counts(caller: Caller, where: IncidentFilter, resolution: int, after: int | None, limit: int):
+    chosen = list(where.categories) or list(CATEGORIES)
+    counted = union_all(*_count_sources(caller, where, resolution, after)).subquery("counted")
+    n = {k: func.sum(counted.c[f"n_{k}"]) for k in chosen}
+    total = reduce(operator.add, n.values())
+    pairs: list[Any] = []
+    for k in chosen:
+        pairs += [literal(k), func.nullif(n[k], 0)]
+    return (
         select(
-            per_category.c.cell,
-            func.sum(per_category.c.n).cast(Integer).label("incidents"),
-            func.sum(per_category.c.persons).cast(BigInteger).label("persons_involved"),
-            func.json_object_agg(per_category.c.category, per_category.c.n).label("by_category"),
+            counted.c.cell,
+            total.cast(Integer).label("incidents"),
+            func.sum(counted.c.persons).cast(BigInteger).label("persons_involved"),
+            func.json_strip_nulls(func.json_build_object(*pairs)).label("by_category"),
         )
-        .group_by(per_category.c.cell)
-        .subquery("totals")
+        .group_by(counted.c.cell)
+        .having(total > 0)
+        .order_by(counted.c.cell)
+        .limit(limit)
     )
+
+
+def _top_nationalities(caller: Caller, where: IncidentFilter, resolution: int, after: int | None):
+    grouped = union_all(*_nationality_sources(caller, where, resolution, after)).subquery("g")
     per_nationality = (
-        chosen(
-            cell.label("cell"),
-            apprehensions.c.nationality,
-            func.sum(apprehensions.c.persons).label("persons"),
-        )
-        .join(apprehensions, apprehensions.c.incident_id == c.id)
-        .group_by(cell, apprehensions.c.nationality)
+        select(grouped.c.cell, grouped.c.nationality, func.sum(grouped.c.persons).label("persons"))
+        .group_by(grouped.c.cell, grouped.c.nationality)
+        .having(func.sum(grouped.c.persons) > 0)
         .subquery("per_nationality")
     )
-    nationality = select(
+    ranked = select(
         per_nationality.c.cell,
         func.sum(per_nationality.c.persons)
         .over(partition_by=per_nationality.c.cell)
@@ -77,19 +222,48 @@ async def per_cell(
             order_by=(desc(per_nationality.c.persons), per_nationality.c.nationality),
         )
         .label("rank"),
-    ).subquery("nationality")
-    top = select(nationality).where(nationality.c.rank == 1).subquery("top")
-    stmt = (
-        select(
-            totals.c.cell,
-            totals.c.incidents,
-            totals.c.persons_involved,
-            func.coalesce(top.c.apprehended, literal_column("0")).label("persons_apprehended"),
-            totals.c.by_category,
-            top.c.nationality.label("top_nationality"),
-        )
-        .outerjoin(top, top.c.cell == totals.c.cell)
-        .order_by(totals.c.cell)
-        .limit(limit)
+    ).subquery("ranked")
+    return select(ranked.c.cell, ranked.c.apprehended, ranked.c.nationality).where(
+        ranked.c.rank == 1
     )
-    return (await conn.execute(stmt)).all()
+
+
+async def _all(engine: AsyncEngine, stmt: Any) -> Sequence[Any]:
+    async with engine.connect() as conn:
+        return (await conn.execute(stmt)).all()
+
+
+async def per_cell(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    *,
+    limit: int,
+    after: int | None = None,
+) -> list[CellCount]:
+    """Per cell with incidents, in cell order after `after`, at most `limit`: the incidents,
+    persons involved and apprehended, the count per category, and the top nationality (most
+    persons apprehended; ties to the first code). The counts and the nationalities are two
+    statements run side by side on two connections."""
+    if resolution not in ROLLUP_RESOLUTIONS:
+        raise ValueError(f"resolution {resolution} is not counted per cell")
+    counted, tops = await asyncio.gather(
+        _all(engine, _counts(caller, where, resolution, after, limit)),
+        _all(engine, _top_nationalities(caller, where, resolution, after)),
+    )
+    top = {r.cell: r for r in tops}
+    out = []
+    for r in counted:
+        t = top.get(r.cell)
+        out.append(
+            CellCount(
+                cell=r.cell,
+                incidents=r.incidents,
+                persons_involved=r.persons_involved,
+                persons_apprehended=int(t.apprehended) if t else 0,
+                by_category=r.by_category,
+                top_nationality=t.nationality if t else None,
+            )
+        )
+    return out

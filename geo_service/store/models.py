@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -179,4 +180,42 @@ apprehensions = Table(
     CheckConstraint("minors BETWEEN 0 AND persons", name="minors"),
     CheckConstraint("women BETWEEN 0 AND persons", name="women"),
     Index("ix_apprehensions_nationality", "nationality"),
+)
+
+
+# Incidents per H3 cell, kept by the database itself (triggers on incidents and
+# apprehensions, see migration 0002): per resolution, per UTC day ("d") and month ("m"),
+# per cell, agency and sharing, with a count and the persons involved per category; and the
+# persons apprehended per nationality and category. Hexagon aggregates read whole days and
+# months here and only the partial days at a window's edges from the incidents themselves.
+ROLLUP_RESOLUTIONS = (5, 6, 7, 8, 9)
+ROLLUP_KEY = ("resolution", "period", "start", "cell", "agency", "sharing")
+
+
+def _rollup_key() -> list[Column[object]]:
+    return [
+        Column("resolution", SmallInteger, primary_key=True),
+        Column("period", String(1), primary_key=True),
+        Column("start", Date, primary_key=True),
+        Column("cell", BigInteger, primary_key=True),
+        Column("agency", String(16), primary_key=True),
+        Column("sharing", String(8), primary_key=True),
+    ]
+
+
+def _per_category(prefix: str) -> list[Column[object]]:
+    return [
+        Column(f"{prefix}_{c}", Integer, nullable=False, server_default="0")
+        for c in domain.CATEGORIES
+    ]
+
+
+hex_counts = Table("hex_counts", metadata, *_rollup_key(), *_per_category("n"), *_per_category("p"))
+
+hex_nationalities = Table(
+    "hex_nationalities",
+    metadata,
+    *_rollup_key(),
+    Column("nationality", String(3), primary_key=True),
+    *_per_category("a"),
 )

@@ -1,4 +1,5 @@
-"""The one visibility filter. Every read of incidents starts from `visible_incidents`.
+"""The one visibility filter. Every read of incidents starts from `visible_incidents`; every
+read of the counts kept per cell (hex_counts, hex_nationalities) applies `shared_with`.
 
 An incident shared `national` is seen by its own agency only; one shared `pcc` by every
 partner agency. Deleted incidents are seen by nobody. The service itself (no agency) sees
@@ -24,14 +25,18 @@ class Caller:
 SERVICE = Caller(agency=None, role="admin")
 
 
+def shared_with(caller: Caller, agency: Any, sharing: Any) -> ColumnElement[bool]:
+    """The sharing rule over any row that carries an incident's `agency` and `sharing` (an
+    incident, or a count of incidents kept per agency and sharing)."""
+    if caller.agency is None:
+        return true()
+    return or_(agency == caller.agency, sharing == "pcc")
+
+
 def visibility_clause(caller: Caller, *, deleted: bool = False) -> ColumnElement[bool]:
     """The condition an incident row must meet to be seen by `caller` (deleted rows too when
     `deleted`: only to tell that a reference is taken)."""
-    shared = (
-        true()
-        if caller.agency is None
-        else or_(incidents.c.agency == caller.agency, incidents.c.sharing == "pcc")
-    )
+    shared = shared_with(caller, incidents.c.agency, incidents.c.sharing)
     return shared if deleted else and_(incidents.c.deleted_at.is_(None), shared)
 
 

@@ -48,6 +48,8 @@ def test_up_down_up_on_an_empty_database(empty_database):
         "corridor",
         "incidents",
         "apprehensions",
+        "hex_counts",
+        "hex_nationalities",
     }
     migrate.downgrade(empty_database, "base")
     assert tables(empty_database) == {"alembic_version"}
