@@ -55,11 +55,12 @@ def resolution_at_zoom(z: int, lowest: int = 5, highest: int = 9) -> int:
 
 @dataclass(frozen=True)
 class TileCells:
-    """The hexagons that touch a tile inside an area: their cells (int64), their polygons as
-    WKB, and the box (west, south, east, north) that holds them all."""
+    """The hexagons that touch a tile inside an area: their cells (int64), their polygons and
+    centres as WKB, and the box (west, south, east, north) that holds them all."""
 
     cells: np.ndarray
     polygons: list[bytes]
+    centres: list[bytes]
     box: tuple[float, float, float, float]
 
 
@@ -92,14 +93,20 @@ def _tile_cells(tile: Tile, resolution: int, area_wkb: bytes) -> TileCells:
     west, south, east, north = tile.bounds()
     clip = shapely.box(west, south, east, north).intersection(shapely.from_wkb(area_wkb))
     if clip.is_empty:
-        return TileCells(np.empty(0, np.int64), [], (0.0, 0.0, 0.0, 0.0))
+        return TileCells(np.empty(0, np.int64), [], [], (0.0, 0.0, 0.0, 0.0))
     shape = h3.geo_to_h3shape(shapely.geometry.mapping(clip.envelope))
     found = h3.h3shape_to_cells_experimental(shape, resolution, contain="overlap")
     rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(c)] for c in found]
     polygons = shapely.polygons(rings)
     cells = np.array([h3.str_to_int(c) for c in found], dtype=np.uint64).astype(np.int64)
+    centres = shapely.points([h3.cell_to_latlng(c)[::-1] for c in found])
     box = tuple(float(v) for v in shapely.total_bounds(polygons)) if rings else (0.0,) * 4
-    return TileCells(cells, list(shapely.to_wkb(polygons)), box)  # type: ignore[arg-type]
+    return TileCells(
+        cells,
+        list(shapely.to_wkb(polygons)),
+        list(shapely.to_wkb(centres)),
+        box,  # type: ignore[arg-type]
+    )
 
 
 def tile_cells(tile: Tile, resolution: int, area: BaseGeometry) -> TileCells:

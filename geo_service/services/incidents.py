@@ -27,7 +27,8 @@ IMMUTABLE = ("agency", "external_ref")
 
 @dataclass(frozen=True)
 class Page:
-    features: list[dict[str, Any]]
+    # Features as objects, or as GeoJSON text already made (orjson.Fragment).
+    features: list[Any]
     next_cursor: str | None
 
 
@@ -70,7 +71,7 @@ async def list_features(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id) if more else None
-    return Page([features.to_feature(r) for r in rows], next_cursor)
+    return Page([orjson.Fragment(r.feature) for r in rows], next_cursor)
 
 
 async def patch_incident(

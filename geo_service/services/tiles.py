@@ -10,6 +10,7 @@ from geo_service.geo.reference import Geography
 from geo_service.geo.tiles import (
     MAX_CELLS_PER_TILE,
     Tile,
+    TileCells,
     cells_in_tile,
     resolution_at_zoom,
     tile_cells,
@@ -18,12 +19,32 @@ from geo_service.services.errors import FieldError, InvalidInput
 from geo_service.services.hexes import RESOLUTIONS
 from geo_service.services.layer_catalog import Layer
 from geo_service.store import tiles
+from geo_service.store.hexes import Within
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
 
 # More incident points than this in one tile and the tile holds their counts per hexagon
 # instead: no tile is ever cut short, and none grows without bound.
 MAX_POINTS_PER_TILE = 5_000
+
+
+# Incident counts in a crowded tile go to cells one resolution finer than the zoom draws as
+# hexagons, at most this one (whose counts the database keeps).
+CLUSTER_RESOLUTION_MAX = 7
+
+
+def _cells(tile: Tile, resolution: int, geo: Geography, parameter: str) -> TileCells:
+    if cells_in_tile(tile, resolution, geo.region) > MAX_CELLS_PER_TILE:
+        raise InvalidInput(
+            errors=[
+                FieldError(
+                    parameter,
+                    f"too fine for zoom {tile.z}: over {MAX_CELLS_PER_TILE:,} hexagons in "
+                    "one tile; choose a coarser resolution or zoom in",
+                )
+            ]
+        )
+    return tile_cells(tile, resolution, geo.region)
 
 
 @dataclass(frozen=True)
@@ -48,17 +69,7 @@ async def vector_tile(
         raise InvalidInput(errors=[FieldError("resolution", "must be between 5 and 9")])
     if layer.source.get("aggregate") == "incidents":
         res = resolution or resolution_at_zoom(tile.z)
-        if cells_in_tile(tile, res, geo.region) > MAX_CELLS_PER_TILE:
-            raise InvalidInput(
-                errors=[
-                    FieldError(
-                        "resolution",
-                        f"too fine for zoom {tile.z}: over {MAX_CELLS_PER_TILE:,} hexagons in "
-                        "one tile; choose a coarser resolution or zoom in",
-                    )
-                ]
-            )
-        drawn = tile_cells(tile, res, geo.region)
+        drawn = _cells(tile, res, geo, "resolution")
         if not len(drawn.cells):
             return VectorTile(b"")
         async with engine.connect() as conn:
@@ -69,15 +80,15 @@ async def vector_tile(
                 tile,
                 layer.id,
                 resolution=res,
-                cells=drawn.cells.tolist(),
+                within=Within(drawn.cells.tolist(), drawn.box),
                 polygons=drawn.polygons,
-                box=drawn.box,
             )
         return VectorTile(content)
     assert layer.table is not None, "a layer has a table or aggregates one"
     async with engine.connect() as conn:
         if layer.table == "incidents":
-            cluster_at = min(resolution_at_zoom(tile.z, highest=10) + 1, 10)
+            cluster_at = min(resolution_at_zoom(tile.z) + 1, CLUSTER_RESOLUTION_MAX)
+            clusters = _cells(tile, cluster_at, geo, "z")
             content, aggregated = await tiles.incident_tile(
                 conn,
                 caller,
@@ -86,7 +97,9 @@ async def vector_tile(
                 layer.visible_tile_properties(caller.role),
                 layer.id,
                 max_points=MAX_POINTS_PER_TILE,
+                clusters=Within(clusters.cells.tolist(), clusters.box),
                 cluster_resolution=cluster_at,
+                centres=clusters.centres,
             )
             return VectorTile(content, cluster_at if aggregated else None)
         content = await tiles.reference_tile(

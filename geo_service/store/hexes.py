@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    bindparam,
     desc,
     func,
     literal,
@@ -28,9 +29,11 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service import domain
+from geo_service.domain import H3_RESOLUTIONS
 from geo_service.store.incidents import IncidentFilter, matching
 from geo_service.store.models import (
     ROLLUP_RESOLUTIONS,
@@ -45,10 +48,11 @@ from geo_service.store.windows import RawRange, Split, split
 CATEGORIES = domain.CATEGORIES
 
 
-def _kept_counts_serve(where: IncidentFilter) -> bool:
-    """Whether the counts kept per cell carry every filter of `where`."""
+def _kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
+    """Whether the counts kept per cell carry `resolution` and every filter of `where`."""
     return (
-        where.bbox is None
+        resolution in ROLLUP_RESOLUTIONS
+        and where.bbox is None
         and not where.nationalities
         and not where.crossing_points
         and not where.border_sections
@@ -77,9 +81,9 @@ def _kept_time(table: Any, period: str, ranges: Sequence[tuple[Any, Any]]) -> li
     return out
 
 
-def _pieces(where: IncidentFilter) -> tuple[Split, IncidentFilter]:
+def _pieces(where: IncidentFilter, resolution: int) -> tuple[Split, IncidentFilter]:
     """The window's split, and the filter the raw pieces take (their time set apart)."""
-    if _kept_counts_serve(where):
+    if _kept_counts_serve(where, resolution):
         return split(where.start, where.end), replace(where, start=None, end=None)
     return Split(raw=[RawRange(None, None, True)]), where
 
@@ -99,12 +103,28 @@ def _kept(table: Any, caller: Caller, where: IncidentFilter, resolution: int, pa
     return and_(*conditions)
 
 
+@dataclass(frozen=True)
+class Within:
+    """Only these cells (their hexagons lie within `box`: west, south, east, north)."""
+
+    cells: Sequence[int]
+    box: tuple[float, float, float, float]
+
+    def holds(self, column: Any) -> ColumnElement[bool]:
+        listed = bindparam("cells", list(self.cells), type_=ARRAY(BigInteger), unique=True)
+        return column.in_(select(func.unnest(listed)))
+
+
 def _count_sources(
-    caller: Caller, where: IncidentFilter, resolution: int, after: int | None
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    after: int | None,
+    within: Within | None = None,
 ) -> list[Select[Any]]:
     c = incidents.c
     cell = c[f"h3_res{resolution}"]
-    parts, raw_where = _pieces(where)
+    parts, raw_where = _pieces(where, resolution)
     sources: list[Select[Any]] = []
     for r in parts.raw:
         raw = matching(
@@ -118,6 +138,10 @@ def _count_sources(
         ).where(_raw_time(c.occurred_at, r))
         if after is not None:
             raw = raw.where(cell > after)
+        if within is not None:
+            raw = raw.where(
+                c.geom.op("&&")(func.ST_MakeEnvelope(*within.box, 4326)), within.holds(cell)
+            )
         sources.append(raw.group_by(cell))
     kept = _kept(hex_counts, caller, where, resolution, parts)
     if kept is not None:
@@ -130,6 +154,8 @@ def _count_sources(
         ).where(kept)
         if after is not None:
             rows = rows.where(h.cell > after)
+        if within is not None:
+            rows = rows.where(within.holds(h.cell))
         sources.append(rows.group_by(h.cell))
     return sources
 
@@ -139,7 +165,7 @@ def _nationality_sources(
 ) -> list[Select[Any]]:
     c = incidents.c
     cell = c[f"h3_res{resolution}"]
-    parts, raw_where = _pieces(where)
+    parts, raw_where = _pieces(where, resolution)
     chosen = list(where.categories) or list(CATEGORIES)
     sources: list[Select[Any]] = []
     for r in parts.raw:
@@ -180,9 +206,20 @@ class CellCount:
     top_nationality: str | None
 
 
-def _counts(caller: Caller, where: IncidentFilter, resolution: int, after: int | None, limit: int):
+def cell_counts(
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+    within: Within | None = None,
+) -> Select[Any]:
+    """Per cell with incidents, in cell order: `cell`, `incidents`, `persons_involved` and
+    `by_category` (a JSON object of the non-zero counts)."""
     chosen = list(where.categories) or list(CATEGORIES)
-    counted = union_all(*_count_sources(caller, where, resolution, after)).subquery("counted")
+    sources = _count_sources(caller, where, resolution, after, within)
+    counted = union_all(*sources).subquery("counted")
     n = {k: func.sum(counted.c[f"n_{k}"]) for k in chosen}
     total = reduce(operator.add, n.values())
     pairs: list[Any] = []
@@ -246,10 +283,10 @@ async def per_cell(
     persons involved and apprehended, the count per category, and the top nationality (most
     persons apprehended; ties to the first code). The counts and the nationalities are two
     statements run side by side on two connections."""
-    if resolution not in ROLLUP_RESOLUTIONS:
-        raise ValueError(f"resolution {resolution} is not counted per cell")
+    if resolution not in H3_RESOLUTIONS:
+        raise ValueError(f"resolution {resolution} is not stored")
     counted, tops = await asyncio.gather(
-        _all(engine, _counts(caller, where, resolution, after, limit)),
+        _all(engine, cell_counts(caller, where, resolution, after=after, limit=limit)),
         _all(engine, _top_nationalities(caller, where, resolution, after)),
     )
     top = {r.cell: r for r in tops}

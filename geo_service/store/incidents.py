@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import (
     Row,
     Select,
+    Text,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -222,6 +224,58 @@ def matching(stmt: Select[Any], where: IncidentFilter) -> Select[Any]:
     return stmt
 
 
+def _iso(column: Any) -> Any:
+    """A time as the API writes it (datetime.isoformat in UTC, `Z` for +00:00)."""
+    utc = func.timezone("UTC", column)
+    whole = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"), type_=Text)
+    fraction = case(
+        (
+            func.extract("microseconds", column) % 1_000_000 != 0,
+            func.to_char(utc, literal_column("'.US'"), type_=Text),
+        ),
+        else_=literal_column("''", Text),
+    )
+    return whole.concat(fraction).concat(literal_column("'Z'", Text))
+
+
+# The GeoJSON Feature of a stored incident, made by PostgreSQL: the same document as
+# services.features.to_feature makes of a row of READ_COLUMNS (same keys, order, formats).
+_i = incidents.c
+_TIMES = ("occurred_at", "reported_at", "updated_at")
+_PROPERTIES: list[Any] = []
+for _name in (
+    "id", "version", "agency", "external_ref", "category", "occurred_at", "reported_at",
+    "updated_at", "location_accuracy_m", "direction", "attempted", "detection", "means",
+    "persons_involved", "crossing_point", "impact", "sharing", "narrative", "status",
+    "apprehensions", "country", "border_pair", "border_section", "distance_to_border_m",
+    "h3_cell",
+):  # fmt: skip
+    if _name in _TIMES:
+        value = _iso(_i[_name])
+    elif _name == "apprehensions":
+        value = _groups.element
+    elif _name == "h3_cell":
+        value = func.to_hex(_i[H3_COLUMNS[-1]])
+    else:
+        value = _i[_name]
+    _PROPERTIES += [literal_column(f"'{_name}'"), value]
+FEATURE_JSON = func.json_build_object(
+    literal_column("'type'"),
+    literal_column("'Feature'"),
+    literal_column("'id'"),
+    _i.id,
+    literal_column("'geometry'"),
+    func.json_build_object(
+        literal_column("'type'"),
+        literal_column("'Point'"),
+        literal_column("'coordinates'"),
+        func.json_build_array(func.ST_X(_i.geom), func.ST_Y(_i.geom)),
+    ),
+    literal_column("'properties'"),
+    func.json_build_object(*_PROPERTIES),
+).cast(Text)
+
+
 async def list_incidents(
     conn: AsyncConnection,
     caller: Caller,
@@ -230,9 +284,11 @@ async def list_incidents(
     limit: int,
     after: tuple[datetime, int] | None = None,
 ) -> Sequence[Row[Any]]:
-    """Newest first, `limit` rows after the keyset position `after` (occurred_at, id)."""
-    stmt = matching(visible_incidents(caller, *READ_COLUMNS), where)
+    """Newest first, `limit` rows after the keyset position `after` (occurred_at, id): each
+    its `id`, `occurred_at`, `external_ref` and GeoJSON Feature as text (`feature`)."""
     c = incidents.c
+    columns = (c.id, c.occurred_at, c.external_ref, FEATURE_JSON.label("feature"))
+    stmt = matching(visible_incidents(caller, *columns), where)
     if after is not None:
         stmt = stmt.where(tuple_(c.occurred_at, c.id) < tuple_(*after))
     stmt = stmt.order_by(c.occurred_at.desc(), c.id.desc()).limit(limit)

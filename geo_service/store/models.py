@@ -188,7 +188,7 @@ apprehensions = Table(
 # per cell, agency and sharing, with a count and the persons involved per category; and the
 # persons apprehended per nationality and category. Hexagon aggregates read whole days and
 # months here and only the partial days at a window's edges from the incidents themselves.
-ROLLUP_RESOLUTIONS = (5, 6, 7, 8, 9)
+ROLLUP_RESOLUTIONS = (5, 6, 7)  # finer ones are read from the incidents alone
 ROLLUP_KEY = ("resolution", "period", "start", "cell", "agency", "sharing")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.geo.tiles import Tile
+from geo_service.store.hexes import Within, cell_counts
 from geo_service.store.incidents import IncidentFilter, matching
 from geo_service.store.models import incidents, metadata
 from geo_service.store.visibility import Caller, visible_incidents
@@ -90,11 +91,13 @@ async def incident_tile(
     layer: str,
     *,
     max_points: int,
+    clusters: Within,
     cluster_resolution: int,
+    centres: Sequence[bytes],
 ) -> tuple[bytes, bool]:
     """The incidents meeting the tile as points with `columns`; or, when more than
-    `max_points` do, one point per H3 cell of `cluster_resolution` (at the mean position of
-    its incidents, with their count). The flag tells which."""
+    `max_points` do, one point per H3 cell of `cluster_resolution` among `clusters` (at the
+    cell's centre, `centres` in the same order, with the count). The flag tells which."""
     c = incidents.c
     chosen = matching(visible_incidents(caller, c.id), where).where(_touching(c.geom, tile))
     counted = select(func.count()).select_from(chosen.limit(max_points + 1).subquery())
@@ -104,24 +107,43 @@ async def incident_tile(
             visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)), where
         ).where(_touching(c.geom, tile))
         return await _encode(conn, points, layer, "id"), False
-    cell = c[f"h3_res{cluster_resolution}"]
-    clusters = (
-        matching(
-            visible_incidents(
-                caller,
-                func.to_hex(cell).label("h3"),
-                literal(cluster_resolution).label("resolution"),
-                literal(True).label("aggregated"),
-                func.count().label("incidents"),
-                func.sum(c.persons_involved).cast(Integer).label("persons_involved"),
-                _tile_geom(func.ST_Centroid(func.ST_Collect(c.geom)), tile),
-            ),
-            where,
+    return await _per_cell_tile(
+        conn, caller, where, tile, layer, cluster_resolution, clusters, centres, aggregated=True
+    ), True
+
+
+async def _per_cell_tile(
+    conn: AsyncConnection,
+    caller: Caller,
+    where: IncidentFilter,
+    tile: Tile,
+    layer: str,
+    resolution: int,
+    within: Within,
+    shapes: Sequence[bytes],
+    *,
+    aggregated: bool = False,
+) -> bytes:
+    counts = cell_counts(caller, where, resolution, within=within).subquery("counts")
+    drawn = (
+        func.unnest(
+            bindparam("drawn_cells", list(within.cells), type_=ARRAY(BigInteger)),
+            bindparam("shapes", list(shapes), type_=ARRAY(LargeBinary)),
         )
-        .where(_touching(c.geom, tile))
-        .group_by(cell)
+        .table_valued("cell", "wkb")
+        .render_derived(name="drawn")
     )
-    return await _encode(conn, clusters, layer), True
+    extra = [literal(True).label("aggregated")] if aggregated else []
+    rows = select(
+        func.to_hex(drawn.c.cell).label("h3"),
+        literal(resolution).label("resolution"),
+        *extra,
+        counts.c.incidents,
+        counts.c.persons_involved.cast(Integer).label("persons_involved"),
+        counts.c.by_category.cast(Text).label("by_category"),
+        _tile_geom(func.ST_GeomFromWKB(drawn.c.wkb, 4326), tile),
+    ).select_from(counts.join(drawn, drawn.c.cell == counts.c.cell))
+    return await _encode(conn, rows, layer)
 
 
 async def hexagon_tile(
@@ -132,49 +154,10 @@ async def hexagon_tile(
     layer: str,
     *,
     resolution: int,
-    cells: Sequence[int],
+    within: Within,
     polygons: Sequence[bytes],
-    box: tuple[float, float, float, float],
 ) -> bytes:
-    """Incidents counted per H3 cell of `resolution` on the stored cell column, drawn as the
-    hexagons `polygons` of `cells` (those touching the tile; `box` holds them all)."""
-    c = incidents.c
-    cell = c[f"h3_res{resolution}"]
-    per_category = (
-        matching(
-            visible_incidents(
-                caller,
-                cell.label("cell"),
-                c.category,
-                func.count().label("n"),
-                func.sum(c.persons_involved).label("persons"),
-            ),
-            where,
-        )
-        .where(c.geom.op("&&")(func.ST_MakeEnvelope(*box, 4326)))
-        .group_by(cell, c.category)
-        .subquery("per_category")
-    )
-    drawn = (
-        func.unnest(
-            bindparam("cells", list(cells), type_=ARRAY(BigInteger)),
-            bindparam("polygons", list(polygons), type_=ARRAY(LargeBinary)),
-        )
-        .table_valued("cell", "wkb")
-        .render_derived(name="drawn")
-    )
-    rows = (
-        select(
-            func.to_hex(drawn.c.cell).label("h3"),
-            literal(resolution).label("resolution"),
-            func.sum(per_category.c.n).cast(Integer).label("incidents"),
-            func.sum(per_category.c.persons).cast(Integer).label("persons_involved"),
-            func.json_object_agg(per_category.c.category, per_category.c.n)
-            .cast(Text)
-            .label("by_category"),
-            _tile_geom(func.ST_GeomFromWKB(drawn.c.wkb, 4326), tile),
-        )
-        .select_from(per_category.join(drawn, drawn.c.cell == per_category.c.cell))
-        .group_by(drawn.c.cell, drawn.c.wkb)
-    )
-    return await _encode(conn, rows, layer)
+    """Incidents counted per H3 cell of `resolution` (the stored cell column, through the
+    counts kept per cell where they serve), drawn as the hexagons `polygons` of the cells of
+    `within` (those touching the tile)."""
+    return await _per_cell_tile(conn, caller, where, tile, layer, resolution, within, polygons)

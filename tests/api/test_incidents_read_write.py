@@ -224,3 +224,24 @@ async def test_patch_is_as_strict_as_post(client):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "properties.persons_involved"
+
+
+async def test_a_listed_incident_is_the_same_document_as_its_single_read(client):
+    # Listed features are made by PostgreSQL, a single read by the service: the same JSON.
+    body = feature(
+        "SAME-1",
+        occurred_at="2026-11-20T01:02:03.120000+01:00",
+        apprehensions=[
+            {"nationality": "PAK", "persons": 2, "minors": 0, "women": 1},
+            {"nationality": "AFG", "persons": 4, "minors": 1, "women": 0},
+        ],
+        location_accuracy_m=12.5,
+        narrative="Grupa od šest osoba — Дрина",
+    )
+    created = (await client.post(URL, json=body)).json()
+    await client.post(URL, json=feature("SAME-2", occurred_at="2026-11-20T05:00:00Z"))
+    listed = {f["id"]: f for f in (await client.get(URL)).json()["features"]}
+    for incident_id, item in listed.items():
+        single = (await client.get(f"{URL}/{incident_id}")).json()
+        assert item == single
+    assert listed[created["id"]]["properties"]["occurred_at"] == "2026-11-20T00:02:03.120000Z"

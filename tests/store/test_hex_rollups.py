@@ -144,7 +144,7 @@ async def test_aggregates_through_kept_counts_equal_the_incidents_alone(stored):
             categories=("unauthorised_crossing", "drug_smuggling") if trial % 3 == 0 else (),
             agencies=("SRB_BP", "BIH_BP") if trial % 4 == 1 else (),
         )
-        resolution = ROLLUP_RESOLUTIONS[trial % len(ROLLUP_RESOLUTIONS)]
+        resolution = ROLLUP_RESOLUTIONS[trial % len(ROLLUP_RESOLUTIONS)]  # the kept ones
         caller = callers[trial % 2]
         kept = await hexes.per_cell(stored, caller, where, resolution, limit=100_000)
         # A box around the whole region: the same incidents, read from the incidents alone.

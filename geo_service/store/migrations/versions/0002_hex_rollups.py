@@ -32,7 +32,9 @@ CATEGORIES = (
     "other_crime",
     "crisis",
 )
-RESOLUTIONS = (5, 6, 7, 8, 9)
+# The resolutions of whole-corridor views; at 8 and 9 a cell holds so few incidents a day
+# that counting ahead would cost the write path more than it saves a read.
+RESOLUTIONS = (5, 6, 7)
 KEY = "resolution, period, start, cell, agency, sharing"
 # The incident columns whose change moves a row's contribution.
 COUNTED = (
