@@ -18,6 +18,12 @@ COPY pyproject.toml README.md ./
 COPY geo_service/ geo_service/
 RUN pip install --no-cache-dir .
 
+# --- web: the map pages' libraries from the npm registry, served by the service ---------
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 # --- runtime ---------------------------------------------------------------------------
 FROM python:3.11-slim
 
@@ -26,7 +32,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     GEO_SERVICE_HOST=0.0.0.0 \
     GEO_SERVICE_PORT=8000 \
-    GEO_SERVICE_BORDERS_DIR=/app/data/borders
+    GEO_SERVICE_BORDERS_DIR=/app/data/borders \
+    GEO_SERVICE_LAYERS_DIR=/app/layers \
+    GEO_SERVICE_WEB_DIR=/app/web
 
 RUN groupadd --system --gid 10001 geo \
     && useradd --system --uid 10001 --gid geo --create-home --home-dir /home/geo \
@@ -41,6 +49,7 @@ COPY geo_service/ geo_service/
 COPY data/ data/
 COPY layers/ layers/
 COPY web/ web/
+COPY --from=web /web/node_modules web/node_modules
 
 USER 10001:10001
 EXPOSE 8000

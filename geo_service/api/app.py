@@ -10,7 +10,7 @@ from fastapi_offline import FastAPIOffline
 
 from geo_service import __version__
 from geo_service.api import problems
-from geo_service.api.routes import health, imports, incidents, ogc, tiles
+from geo_service.api.routes import health, imports, incidents, layers, ogc, tiles, web
 from geo_service.geo.reference import load_geography
 from geo_service.services.features import IncidentFeature
 from geo_service.settings import Settings, get_settings
@@ -71,8 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for router in (incidents.router, imports.router, ogc.router, tiles.router, health.router):
+    for router in (
+        incidents.router,
+        imports.router,
+        layers.router,
+        ogc.router,
+        tiles.router,
+        health.router,
+    ):
         app.include_router(router)
+    web.install(app, settings)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -43,7 +43,7 @@ async def test_readyz_says_not_ready_when_migrations_are_behind(settings, migrat
     engine = create_async_engine(
         settings.database_url.replace("postgresql://", "postgresql+psycopg://")
     )
-    from geo_service.store.migrate import schema_status
+    from geo_service.store.migrate import head_revision, schema_status
 
     status = await schema_status(engine)
     assert status.ready
@@ -54,7 +54,9 @@ async def test_readyz_says_not_ready_when_migrations_are_behind(settings, migrat
         assert not status.ready and "old" in status.reason
     finally:
         async with engine.begin() as conn:
-            await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+            await conn.exec_driver_sql(
+                "UPDATE alembic_version SET version_num = %(head)s", {"head": head_revision()}
+            )
         await engine.dispose()
 
 

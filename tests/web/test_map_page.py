@@ -1,0 +1,88 @@
+"""The map page in a real Chromium: its layer control is the layer catalog, in the page's
+language; incident layers come as vector tiles; nothing is fetched from outside."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from geo_service.services.layer_catalog import load_catalog
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium() -> str:
+    path = os.environ.get("GEO_SERVICE_CHROMIUM") or shutil.which("chromium")
+    assert path, "no Chromium: `./dev test` installs Debian's chromium package"
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(migrated: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": migrated}
+    command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.25)
+        else:
+            raise RuntimeError("the service did not start")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "bs", "sr-Cyrl"])
+def test_the_layer_control_is_the_layer_catalog(server, browser, settings, lang):
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: r.url.startswith(server) or outside.append(r.url))
+    page.goto(f"{server}/?lang={lang}")
+    page.wait_for_selector("body[data-layers=ready]")
+    labels = page.locator(".leaflet-control-layers-overlays label span > span").all_inner_texts()
+    catalog = load_catalog(settings.layers_dir).values()
+    assert [label.strip() for label in labels] == [layer.titles[lang] for layer in catalog]
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert outside == []
+    page.close()
+
+
+def test_incident_layers_are_drawn_from_vector_tiles(server, browser, settings):
+    page = browser.new_page()
+    page.goto(f"{server}/?lang=en")
+    page.wait_for_selector("body[data-layers=ready]")
+    page.evaluate("map.setView([44.40, 19.10], 10)")
+    title = load_catalog(settings.layers_dir)["incidents"].titles["en"]
+    with page.expect_response(lambda r: "/ogc/collections/incidents/tiles/" in r.url) as tile:
+        page.get_by_label(title, exact=True).check()
+    response = tile.value
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    page.close()
