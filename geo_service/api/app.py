@@ -13,7 +13,9 @@ from geo_service.api import problems
 from geo_service.api.routes import health, imports, incidents, layers, ogc, tiles, web
 from geo_service.geo.reference import load_geography
 from geo_service.services.features import IncidentFeature
+from geo_service.services.tile_cache import TileCache
 from geo_service.settings import Settings, get_settings
+from geo_service.store.changes import Changes
 from geo_service.store.db import create_engine
 
 PROBLEM_SCHEMA = {
@@ -57,9 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = create_engine(settings)
         app.state.geography = load_geography(settings.borders_dir)
+        app.state.changes = Changes(settings.database_url)
+        await app.state.changes.start()
+        app.state.tile_cache = TileCache(app.state.changes)
         try:
             yield
         finally:
+            await app.state.changes.stop()
             await app.state.engine.dispose()
 
     # The interactive docs serve Swagger UI and ReDoc from the package, not from a CDN.

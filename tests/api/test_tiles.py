@@ -1,12 +1,14 @@
 """Vector tiles: what each holds (checked against the raw points), aggregation instead of
 truncation, conditional requests, TileJSON, and refused tile requests."""
 
+import asyncio
 from collections import Counter
 
 import h3
 import mapbox_vector_tile
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from geo_service.geo.tiles import Tile
 from geo_service.services import bulk_import, synthetic
@@ -138,8 +140,46 @@ async def test_unchanged_tiles_are_304_and_changed_ones_are_not(client, points):
     centre = [float(np.mean([west, east])), float(np.mean([south, north]))]
     created = await client.post("/api/v1/incidents", json=feature("NEW-1", coordinates=centre))
     assert created.status_code == 201
-    changed = await client.get(url("incidents", ZVORNIK_Z9), headers={"If-None-Match": etag})
+    # Tiles kept in memory are renewed by the database's notice of the change (at commit).
+    for _ in range(40):
+        changed = await client.get(url("incidents", ZVORNIK_Z9), headers={"If-None-Match": etag})
+        if changed.status_code == 200:
+            break
+        await asyncio.sleep(0.05)
     assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+async def test_kept_tiles_are_reused_until_the_incidents_change(client, points, app, monkeypatch):
+    made = []
+    real = tile_service._make
+
+    async def counted(*args, **kwargs):
+        made.append(args[-2])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(tile_service, "_make", counted)
+    first = await client.get(url("incident-hexes", ZVORNIK_Z9))
+    again = await client.get(url("incident-hexes", ZVORNIK_Z9))
+    assert first.content == again.content and len(made) == 1
+    other = await client.get(url("incident-hexes", ZVORNIK_Z9, "category=crisis"))
+    assert other.content != first.content and len(made) == 2
+    # A change made by another connection, as another process would make it.
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE incidents SET category = 'crisis' WHERE category <> 'crisis'")
+        )
+    for _ in range(40):
+        now = await client.get(url("incident-hexes", ZVORNIK_Z9))
+        if now.content != first.content:
+            break
+        await asyncio.sleep(0.05)
+    assert now.content != first.content and len(made) >= 3
+    # Not listening (the database gone): nothing is reused.
+    monkeypatch.setattr(app.state.changes, "listening", False)
+    before = len(made)
+    await client.get(url("incident-hexes", ZVORNIK_Z9))
+    await client.get(url("incident-hexes", ZVORNIK_Z9))
+    assert len(made) == before + 2
 
 
 async def test_tilejson_describes_the_tiles_with_the_filters(client):

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from geo_service.api.caching import conditional
-from geo_service.api.deps import CallerDep, Engine, Filter, Geo, SettingsDep, bad_parameter
+from geo_service.api.deps import (
+    CallerDep,
+    Engine,
+    Filter,
+    Geo,
+    SettingsDep,
+    TileCacheDep,
+    bad_parameter,
+)
 from geo_service.api.routes.ogc import JSON, layer_of
 from geo_service.geo.tiles import MAX_ZOOM, Tile, out_of_matrix
 from geo_service.services.layer_catalog import Layer
@@ -115,6 +123,7 @@ async def tile(
     caller: CallerDep,
     geo: Geo,
     where: Filter,
+    cache: TileCacheDep,
     z: Annotated[int, Path(description="zoom (tile matrix)")],
     x: Annotated[int, Path(description="column")],
     y: Annotated[int, Path(description="row")],
@@ -128,7 +137,7 @@ async def tile(
     if fault is not None:
         raise bad_parameter(*fault.split(": ", 1))
     made = await vector_tile(
-        engine, caller, geo, layer, where, Tile(z, x, y), resolution=resolution
+        engine, caller, geo, layer, where, Tile(z, x, y), resolution=resolution, cache=cache
     )
     headers = {}
     if made.aggregated_at is not None:

@@ -3,6 +3,7 @@
 Every change to incidents or apprehensions adds its difference in the same transaction
 (statement-level triggers over transition tables, so a COPY of a million rows is one
 aggregate); a hard delete recounts the days and months it touched; a TRUNCATE empties them.
+Each also notifies the channel `geo_service_changes` (delivered at commit).
 
 Revision ID: 0002
 Revises: 0001
@@ -98,11 +99,17 @@ def nationalities(source: str, keep: str = "TRUE") -> str:
     """
 
 
+# Every change also tells the service's processes, at commit, so that what they keep of the
+# incidents (tile caches) is renewed by the database's changes, not by time.
+CHANNEL = "geo_service_changes"
+
+
 def _function(name: str, body: str) -> str:
     return f"""
     CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
     {body}
+    PERFORM pg_notify('{CHANNEL}', TG_TABLE_NAME || ' ' || TG_OP);
     RETURN NULL;
     END
     $fn$;

@@ -1,0 +1,45 @@
+"""Tiles kept in memory between changes: a hit only while nothing changed in the incidents
+since the tile was made (the change counter of store.changes), least recently used dropped
+first past a size in bytes."""
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any, Protocol
+
+
+class ChangeCounter(Protocol):
+    version: int
+    listening: bool
+
+
+class TileCache:
+    def __init__(self, changes: ChangeCounter, max_bytes: int = 64 * 2**20) -> None:
+        self._changes = changes
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, tuple[int, Any, int]] = OrderedDict()
+        self._bytes = 0
+
+    def version(self) -> int | None:
+        """The counter to make a tile under (read before making it), or None: keep nothing."""
+        return self._changes.version if self._changes.listening else None
+
+    def get(self, key: Hashable) -> Any | None:
+        current = self.version()
+        held = self._items.get(key)
+        if current is None or held is None or held[0] != current:
+            return None
+        self._items.move_to_end(key)
+        return held[1]
+
+    def put(self, key: Hashable, version: int | None, value: Any, size: int) -> None:
+        """Keep `value`, made under `version`, unless something changed since."""
+        if version is None or version != self.version() or size > self._max_bytes:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._bytes -= old[2]
+        self._items[key] = (version, value, size)
+        self._bytes += size
+        while self._bytes > self._max_bytes:
+            _, (_, _, dropped) = self._items.popitem(last=False)
+            self._bytes -= dropped
