@@ -1,5 +1,6 @@
 """The FastAPI application: routers, problem handlers, OpenAPI document, lifespan."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,8 +13,9 @@ from geo_service import __version__
 from geo_service.api import problems
 from geo_service.api.routes import health, imports, incidents, layers, ogc, tiles, web
 from geo_service.geo.reference import load_geography
+from geo_service.services import hexes
 from geo_service.services.features import IncidentFeature
-from geo_service.services.tile_cache import TileCache
+from geo_service.services.result_cache import ResultCache
 from geo_service.settings import Settings, get_settings
 from geo_service.store.changes import Changes
 from geo_service.store.db import create_engine
@@ -61,10 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.geography = load_geography(settings.borders_dir)
         app.state.changes = Changes(settings.database_url)
         await app.state.changes.start()
-        app.state.tile_cache = TileCache(app.state.changes)
+        app.state.result_cache = ResultCache(app.state.changes)
+        # In a thread, while the first requests are served.
+        preparing = asyncio.create_task(asyncio.to_thread(hexes.prepare, app.state.geography))
         try:
             yield
         finally:
+            await preparing
             await app.state.changes.stop()
             await app.state.engine.dispose()
 

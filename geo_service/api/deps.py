@@ -11,7 +11,7 @@ from geo_service import domain
 from geo_service.api.problems import HTTPProblem
 from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError
-from geo_service.services.tile_cache import TileCache
+from geo_service.services.result_cache import ResultCache
 from geo_service.settings import Settings
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import SERVICE, Caller
@@ -31,8 +31,8 @@ async def geography(request: Request) -> Geography:
     return request.app.state.geography
 
 
-async def tile_cache(request: Request) -> TileCache:
-    return request.app.state.tile_cache
+async def result_cache(request: Request) -> ResultCache:
+    return request.app.state.result_cache
 
 
 async def caller(request: Request) -> Caller:
@@ -44,7 +44,7 @@ Engine = Annotated[AsyncEngine, Depends(engine)]
 Geo = Annotated[Geography, Depends(geography)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]
-TileCacheDep = Annotated[TileCache, Depends(tile_cache)]
+ResultCacheDep = Annotated[ResultCache, Depends(result_cache)]
 
 
 def bad_parameter(field: str, reason: str) -> HTTPProblem:

@@ -12,6 +12,7 @@ from geo_service.geo.h3cells import cell_hex
 from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError, InvalidInput
 from geo_service.services.incidents import Page
+from geo_service.services.result_cache import ResultCache, kept
 from geo_service.store import hexes
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
@@ -27,6 +28,14 @@ def hexagon(cell: str) -> dict[str, Any]:
     between responses (a cell's shape never changes): not to be modified."""
     ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(cell)]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def prepare(geo: Geography, resolutions: tuple[int, ...] = (5, 6, 7)) -> None:
+    """Work out once what every request would otherwise pay for first: the corridor's cells
+    and their hexagons at the resolutions of whole-corridor views."""
+    for resolution in resolutions:
+        for cell in corridor_cells(geo, resolution):
+            hexagon(cell_hex(cell))
 
 
 def _feature(cell: str, resolution: int, row: Any | None) -> dict[str, Any]:
@@ -57,9 +66,33 @@ async def hex_page(
     cursor: str | None,
     corridor: bool = False,
     include_empty: bool = False,
+    cache: ResultCache | None = None,
 ) -> Page:
     """One page of hexagons, in cell order: those with incidents; with `corridor`, only the
-    corridor's; with `include_empty` too, every corridor cell, empty ones with zeros."""
+    corridor's; with `include_empty` too, every corridor cell, empty ones with zeros. From
+    `cache` when nothing changed since it was made there."""
+    key = ("hexes", caller, where, resolution, limit, cursor, corridor, include_empty)
+    return await kept(
+        cache,
+        key,
+        lambda: _hex_page(
+            engine, caller, geo, where, resolution, limit, cursor, corridor, include_empty
+        ),
+        lambda page: 600 * len(page.features),  # about the size of one hexagon feature
+    )
+
+
+async def _hex_page(
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography,
+    where: IncidentFilter,
+    resolution: int | None,
+    limit: int,
+    cursor: str | None,
+    corridor: bool,
+    include_empty: bool,
+) -> Page:
     resolution = DEFAULT_RESOLUTION if resolution is None else resolution
     if resolution not in RESOLUTIONS:
         raise InvalidInput(errors=[FieldError("resolution", "must be between 5 and 9")])

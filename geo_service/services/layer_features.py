@@ -11,6 +11,7 @@ from geo_service.services import incidents
 from geo_service.services.errors import NotFound, ServiceError
 from geo_service.services.hexes import hex_page
 from geo_service.services.layer_catalog import Layer
+from geo_service.services.result_cache import ResultCache
 from geo_service.store import reference_features
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
@@ -42,8 +43,10 @@ async def items(
     geo: Geography | None = None,
     corridor: bool = False,
     include_empty: bool = False,
+    cache: ResultCache | None = None,
 ) -> incidents.Page:
-    """One page of a layer's features and the cursor of the next."""
+    """One page of a layer's features and the cursor of the next (hexagons from `cache` when
+    nothing changed since they were kept there)."""
     if layer.source.get("aggregate") == "incidents":
         assert geo is not None, "the hexagon layer needs the reference geography"
         return await hex_page(
@@ -56,6 +59,7 @@ async def items(
             cursor=cursor,
             corridor=corridor,
             include_empty=include_empty,
+            cache=cache,
         )
     if layer.table == "incidents":
         return await incidents.list_features(engine, caller, where, limit=limit, cursor=cursor)

@@ -18,7 +18,7 @@ from geo_service.geo.tiles import (
 from geo_service.services.errors import FieldError, InvalidInput
 from geo_service.services.hexes import RESOLUTIONS
 from geo_service.services.layer_catalog import Layer
-from geo_service.services.tile_cache import TileCache
+from geo_service.services.result_cache import ResultCache, kept
 from geo_service.store import tiles
 from geo_service.store.hexes import Within
 from geo_service.store.incidents import IncidentFilter
@@ -64,21 +64,18 @@ async def vector_tile(
     tile: Tile,
     *,
     resolution: int | None = None,
-    cache: TileCache | None = None,
+    cache: ResultCache | None = None,
 ) -> VectorTile:
     """The tile of `layer` (incident layers narrowed by `where` and what `caller` sees), from
     `cache` when nothing changed since it was made there."""
     if resolution is not None and resolution not in RESOLUTIONS:
         raise InvalidInput(errors=[FieldError("resolution", "must be between 5 and 9")])
-    if cache is None:
-        return await _make(engine, caller, geo, layer, where, tile, resolution)
-    key = (layer.id, tile, where, resolution, caller)
-    made = cache.get(key)
-    if made is None:
-        version = cache.version()
-        made = await _make(engine, caller, geo, layer, where, tile, resolution)
-        cache.put(key, version, made, len(made.content))
-    return made
+    return await kept(
+        cache,
+        ("tile", layer.id, tile, where, resolution, caller),
+        lambda: _make(engine, caller, geo, layer, where, tile, resolution),
+        lambda made: len(made.content),
+    )
 
 
 async def _make(

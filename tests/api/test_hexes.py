@@ -1,10 +1,12 @@
 """incident-hexes: counts per hexagon equal an independent recount of the raw points with
 h3-py, at every resolution, filtered or not; each incident is counted once."""
 
+import asyncio
 from collections import Counter
 
 import h3
 import pytest
+from sqlalchemy import text
 
 from geo_service.services import bulk_import, synthetic
 from geo_service.services.readers import Table
@@ -122,3 +124,16 @@ async def test_corridor_pages_follow_next_links(client, points):
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
     everything = await hex_counts(client, "resolution=7&corridor=true&include_empty=true")
     assert seen == sorted(everything, key=h3.str_to_int) and len(seen) == len(set(seen))
+
+
+async def test_kept_hexagons_are_renewed_when_the_incidents_change(client, points, app):
+    before = await hex_counts(client, "resolution=6")
+    assert before == await hex_counts(client, "resolution=6")  # kept, and the same
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("UPDATE incidents SET deleted_at = now() WHERE id % 2 = 0"))
+    for _ in range(40):
+        after = await hex_counts(client, "resolution=6")
+        if after != before:
+            break
+        await asyncio.sleep(0.05)
+    assert sum(p["incidents"] for p in after.values()) == len(points) - len(points) // 2

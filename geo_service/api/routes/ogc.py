@@ -7,7 +7,15 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, SettingsDep
+from geo_service.api.deps import (
+    MAX_LIMIT,
+    CallerDep,
+    Engine,
+    Filter,
+    Geo,
+    ResultCacheDep,
+    SettingsDep,
+)
 from geo_service.api.geojson import feature_page, geojson
 from geo_service.api.problems import HTTPProblem
 from geo_service.geo.reference import Geography
@@ -117,6 +125,7 @@ async def items(
     caller: CallerDep,
     geo: Geo,
     where: Filter,
+    cache: ResultCacheDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
     resolution: Annotated[
@@ -139,6 +148,7 @@ async def items(
         geo=geo,
         corridor=corridor,
         include_empty=include_empty,
+        cache=cache,
     )
     return feature_page(request, page)
 

@@ -13,8 +13,8 @@ from geo_service.api.deps import (
     Engine,
     Filter,
     Geo,
+    ResultCacheDep,
     SettingsDep,
-    TileCacheDep,
     bad_parameter,
 )
 from geo_service.api.routes.ogc import JSON, layer_of
@@ -123,7 +123,7 @@ async def tile(
     caller: CallerDep,
     geo: Geo,
     where: Filter,
-    cache: TileCacheDep,
+    cache: ResultCacheDep,
     z: Annotated[int, Path(description="zoom (tile matrix)")],
     x: Annotated[int, Path(description="column")],
     y: Annotated[int, Path(description="row")],

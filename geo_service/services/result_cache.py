@@ -1,10 +1,12 @@
-"""Tiles kept in memory between changes: a hit only while nothing changed in the incidents
-since the tile was made (the change counter of store.changes), least recently used dropped
-first past a size in bytes."""
+"""Results (tiles, hexagon pages) kept in memory between changes: a hit only while nothing
+changed in the incidents since the result was made (the change counter of store.changes),
+least recently used dropped first past a size in bytes."""
 
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Protocol, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class ChangeCounter(Protocol):
@@ -12,7 +14,7 @@ class ChangeCounter(Protocol):
     listening: bool
 
 
-class TileCache:
+class ResultCache:
     def __init__(self, changes: ChangeCounter, max_bytes: int = 64 * 2**20) -> None:
         self._changes = changes
         self._max_bytes = max_bytes
@@ -43,3 +45,21 @@ class TileCache:
         while self._bytes > self._max_bytes:
             _, (_, _, dropped) = self._items.popitem(last=False)
             self._bytes -= dropped
+
+
+async def kept(
+    cache: ResultCache | None,
+    key: Hashable,
+    make: Callable[[], Awaitable[T]],
+    size: Callable[[T], int],
+) -> T:
+    """`make()`'s result, from `cache` when nothing changed since it was kept there."""
+    if cache is None:
+        return await make()
+    held = cache.get(key)
+    if held is not None:
+        return cast(T, held)
+    version = cache.version()
+    value = await make()
+    cache.put(key, version, value, size(value))
+    return value
