@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     # Seconds a statement may run before the database cancels it.
     statement_timeout_s: float = 30.0
+    # Workers one statement may start: the service runs many short statements side by side,
+    # where starting workers costs more than they save (raise it on a large database server).
+    db_parallel_workers: int = 0
     log_sql: bool = False
 
 

@@ -23,7 +23,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # JIT compiling costs tens of milliseconds per statement, more than the aggregations
         # of a map request take; the service's statements are all short.
         connect_args={
-            "options": f"-c statement_timeout={timeout_ms} -c timezone=UTC -c jit=off",
+            "options": f"-c statement_timeout={timeout_ms} -c timezone=UTC -c jit=off "
+            f"-c max_parallel_workers_per_gather={settings.db_parallel_workers}",
             "connect_timeout": 5,
             "application_name": "geo-service",
         },
