@@ -34,7 +34,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     GEO_SERVICE_PORT=8000 \
     GEO_SERVICE_BORDERS_DIR=/app/data/borders \
     GEO_SERVICE_LAYERS_DIR=/app/layers \
-    GEO_SERVICE_WEB_DIR=/app/web
+    GEO_SERVICE_WEB_DIR=/app/web \
+    GEO_SERVICE_SCENARIOS_DIR=/app/data/scenarios
 
 RUN groupadd --system --gid 10001 geo \
     && useradd --system --uid 10001 --gid geo --create-home --home-dir /home/geo \

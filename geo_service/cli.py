@@ -1,8 +1,10 @@
 """The `geo-service` command: database, serving, imports, reference and demo data."""
 
 import asyncio
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -57,16 +59,32 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    demo_live: Annotated[
+        bool, typer.Option(help="also keep reporting demo incidents through the API")
+    ] = False,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API and the map pages."""
     import uvicorn
 
     settings = get_settings()
+    live = None
+    if demo_live:
+        address = f"http://127.0.0.1:{port or settings.port}"
+        command = [sys.executable, "-m", "geo_service.cli", "demo", "live", "--url", address]
+        live = subprocess.Popen(command)
+    try:
+        _serve(uvicorn, host or settings.host, port or settings.port, workers)
+    finally:
+        if live is not None:
+            live.terminate()
+
+
+def _serve(uvicorn: Any, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "geo_service.api.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         proxy_headers=True,
         timeout_graceful_shutdown=20,
@@ -180,35 +198,121 @@ def demo_synthetic(
     typer.echo(f"{count} incidents written to {out}")
 
 
-@demo_app.command("ensure")
-def demo_ensure(
-    count: Annotated[int, typer.Option(help="incidents to load when the store is empty")] = 20_000,
-) -> None:
-    """Load synthetic demo incidents (two years up to now) when the store holds none."""
-    from sqlalchemy import func, select
-
+def _scenario_table(
+    scenario: str, start: datetime | None, end: datetime | None, scale: float, seed: int
+) -> Any:
     from geo_service.geo.reference import load_geography
-    from geo_service.services import bulk_import, synthetic
+    from geo_service.services import demo
+    from geo_service.services.scenarios import load_scenario
+
+    settings = get_settings()
+    geo = load_geography(settings.borders_dir)
+    first, last = demo.default_period()
+    frame = demo.generate(
+        geo,
+        load_scenario(settings.scenarios_dir, scenario),
+        start.date() if start else first,
+        (end.date() + timedelta(days=1)) if end else last,
+        scale=scale,
+        seed=seed,
+        now=datetime.now(UTC),
+    )
+    return geo, frame
+
+
+FROM = Annotated[datetime | None, typer.Option("--from", help="first day (default: two years ago)")]
+TO = Annotated[datetime | None, typer.Option("--to", help="last day (default: today)")]
+SCALE = Annotated[float, typer.Option(help="volume factor (1: the scenario's own volumes)")]
+SEED = Annotated[int, typer.Option(help="random seed: the same seed, the same incidents")]
+SCENARIO = Annotated[str, typer.Option(help="a file of data/scenarios/, without .toml")]
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Annotated[Path, typer.Option(help="file to write (.csv, .geojson, .parquet)")],
+    start: FROM = None,
+    end: TO = None,
+    scale: SCALE = 1.0,
+    seed: SEED = 1,
+    scenario: SCENARIO = "baseline",
+) -> None:
+    """Write a scenario's incidents to a file (days in Europe/Sarajevo time)."""
+    from geo_service.services import demo
+
+    _, frame = _scenario_table(scenario, start, end, scale, seed)
+    demo.write(frame, str(out))
+    typer.echo(f"{len(frame)} incidents of {scenario!r} written to {out}")
+
+
+async def _load(engine: Any, geo: Any, frame: Any) -> int:
+    from geo_service.services import bulk_import
     from geo_service.services.readers import Table
-    from geo_service.store.models import incidents
     from geo_service.store.visibility import SERVICE
 
-    geo = load_geography(get_settings().borders_dir)
+    table = Table(
+        frame.drop(columns="geometry"),
+        frame.geometry.x.to_numpy(),
+        frame.geometry.y.to_numpy(),
+        [],
+    )
+    report = await bulk_import.import_table(engine, SERVICE, geo, table)
+    return report.created
+
+
+@demo_app.command("load")
+def demo_load(
+    start: FROM = None,
+    end: TO = None,
+    scale: SCALE = 1.0,
+    seed: SEED = 1,
+    scenario: SCENARIO = "baseline",
+) -> None:
+    """Load a scenario's incidents into the database, through the import's bulk path."""
+    geo, frame = _scenario_table(scenario, start, end, scale, seed)
+    created = _run(lambda engine: _load(engine, geo, frame))
+    typer.echo(f"{created} incidents of {scenario!r} loaded")
+
+
+@demo_app.command("ensure")
+def demo_ensure(
+    scale: SCALE = 1.0,
+    seed: SEED = 2026,
+    scenario: SCENARIO = "baseline",
+) -> None:
+    """Load the demo (two years up to today) when the store holds no incidents."""
+    from sqlalchemy import func, select
+
+    from geo_service.store.models import incidents
 
     async def work(engine: Any) -> int:
         async with engine.connect() as conn:
             present = (await conn.execute(select(func.count()).select_from(incidents))).scalar_one()
         if present:
             return 0
-        frame = synthetic.incidents(geo, count, seed=2026)
-        table = Table(
-            frame.drop(columns="geometry"),
-            frame.geometry.x.to_numpy(),
-            frame.geometry.y.to_numpy(),
-            [],
-        )
-        report = await bulk_import.import_table(engine, SERVICE, geo, table)
-        return report.created
+        geo, frame = _scenario_table(scenario, None, None, scale, seed)
+        return await _load(engine, geo, frame)
 
     created = _run(work)
     typer.echo(f"demo: {created} incidents loaded" if created else "demo: store already has data")
+
+
+@demo_app.command("live")
+def demo_live(
+    url: Annotated[str, typer.Option(help="the service's address")] = "http://127.0.0.1:8000",
+    per_minute: Annotated[float, typer.Option(help="incidents a minute, on average")] = 3.0,
+    scenario: SCENARIO = "baseline",
+    seed: SEED = 7,
+    count: Annotated[int, typer.Option(help="stop after this many (0: never)")] = 0,
+) -> None:
+    """Keep reporting plausible incidents through the public API, as officers would."""
+    from geo_service.services import demo_live as live
+
+    settings = get_settings()
+    sent = asyncio.run(
+        live.run(url, settings, scenario, seed=seed, per_minute=per_minute, count=count)
+    )
+    typer.echo(f"{sent} incidents reported")
+
+
+if __name__ == "__main__":
+    app()

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     borders_dir: Path = PROJECT_ROOT / "data" / "borders"
     layers_dir: Path = PROJECT_ROOT / "layers"
     web_dir: Path = PROJECT_ROOT / "web"
+    scenarios_dir: Path = PROJECT_ROOT / "data" / "scenarios"
     host: str = "127.0.0.1"
     port: int = 8000
     # Largest body accepted for one incident and for an import, in bytes.

@@ -5,6 +5,10 @@ GEO_SERVICE_TEST_DATABASE_URL; tests never touch the service's own database.
 """
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -94,3 +98,28 @@ async def client(app: object, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClien
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def live_server(migrated: str) -> Iterator[str]:
+    """The service running as its own process on a free port, on the test database."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": migrated}
+    command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.25)
+        else:
+            raise RuntimeError("the service did not start")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)

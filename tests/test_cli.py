@@ -96,3 +96,40 @@ async def test_geoparquet_written_by_geopandas_with_typed_times(settings, geogra
     result = run(settings, "import", str(path))
     assert result.returncode == 0, result.stderr
     assert await count(db) == 20
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".parquet"])
+async def test_demo_generate_writes_what_import_reads(settings, db, tmp_path, suffix):
+    path = tmp_path / f"surge{suffix}"
+    args = ("--scenario", "surge", "--from", "2026-10-01", "--to", "2026-10-31", "--seed", "4")
+    result = run(settings, "demo", "generate", *args, "--out", str(path))
+    assert result.returncode == 0, result.stderr
+    written = int(result.stdout.split()[0])
+    assert written > 1000
+    imported = run(settings, "import", str(path))
+    assert imported.returncode == 0, imported.stderr
+    assert await count(db) == written
+    if suffix == ".csv":  # the same options, the same bytes
+        again = tmp_path / "again.csv"
+        run(settings, "demo", "generate", *args, "--out", str(again))
+        assert again.read_bytes() == path.read_bytes()
+
+
+async def test_demo_load_and_ensure(settings, db):
+    result = run(settings, "demo", "load", "--from", "2026-11-01", "--to", "2026-11-07")
+    assert result.returncode == 0, result.stderr
+    loaded = await count(db)
+    assert loaded > 200 and f"{loaded} incidents of 'baseline' loaded" in result.stdout
+    ensured = run(settings, "demo", "ensure")
+    assert "store already has data" in ensured.stdout and await count(db) == loaded
+
+
+async def test_demo_live_reports_through_the_api(settings, db, live_server):
+    result = run(
+        settings, "demo", "live", "--url", live_server, "--per-minute", "600", "--count", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 incidents reported" in result.stdout
+    async with db.connect() as conn:
+        refs = (await conn.execute(text("SELECT external_ref FROM incidents"))).scalars().all()
+    assert len(refs) == 3 and all(r.startswith("LIVE-") for r in refs)

@@ -3,24 +3,12 @@ language; incident layers come as vector tiles; nothing is fetched from outside.
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from geo_service.services.layer_catalog import load_catalog
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def chromium() -> str:
@@ -30,25 +18,8 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(migrated: str) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": migrated}
-    command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
-        else:
-            raise RuntimeError("the service did not start")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(20)
+def server(live_server: str) -> str:
+    return live_server
 
 
 @pytest.fixture(scope="module")
