@@ -1,13 +1,6 @@
 """GDAL's OAPIF driver, a real OGC API Features client, lists the collections and reads
 every feature of each served one from a running service."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pyogrio
 import pytest
@@ -26,27 +19,8 @@ SERVED = {
 
 
 @pytest.fixture
-def server(settings, engine):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": settings.database_url}
-    command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(20)
+def server(live_server, engine):
+    return live_server
 
 
 async def test_gdal_reads_every_served_collection(db, server, geography):
