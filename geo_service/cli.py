@@ -71,6 +71,7 @@ def serve(
     if demo_live:
         address = f"http://127.0.0.1:{port or settings.port}"
         command = [sys.executable, "-m", "geo_service.cli", "demo", "live", "--url", address]
+        command.append("--with-parent")  # it ends when this process ends
         live = subprocess.Popen(command)
     try:
         _serve(uvicorn, host or settings.host, port or settings.port, workers)
@@ -303,13 +304,24 @@ def demo_live(
     scenario: SCENARIO = "baseline",
     seed: SEED = 7,
     count: Annotated[int, typer.Option(help="stop after this many (0: never)")] = 0,
+    with_parent: Annotated[
+        bool, typer.Option(hidden=True, help="end when the process that started it ends")
+    ] = False,
 ) -> None:
     """Keep reporting plausible incidents through the public API, as officers would."""
     from geo_service.services import demo_live as live
 
     settings = get_settings()
     sent = asyncio.run(
-        live.run(url, settings, scenario, seed=seed, per_minute=per_minute, count=count)
+        live.run(
+            url,
+            settings,
+            scenario,
+            seed=seed,
+            per_minute=per_minute,
+            count=count,
+            with_parent=with_parent,
+        )
     )
     typer.echo(f"{sent} incidents reported")
 

@@ -1,5 +1,6 @@
 """The `geo-service` command: import files (all or nothing, or skipping invalid rows)."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -133,3 +134,48 @@ async def test_demo_live_reports_through_the_api(settings, db, live_server):
     async with db.connect() as conn:
         refs = (await conn.execute(text("SELECT external_ref FROM incidents"))).scalars().all()
     assert len(refs) == 3 and all(r.startswith("LIVE-") for r in refs)
+
+
+async def test_serve_with_demo_live_keeps_reporting(settings, db):
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    process = await asyncio.create_subprocess_exec(
+        CLI, "serve", "--port", str(port), "--demo-live", env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(80):
+            if await count(db):
+                break
+            await asyncio.sleep(0.5)
+        async with db.connect() as conn:
+            refs = (await conn.execute(text("SELECT external_ref FROM incidents"))).scalars().all()
+        assert refs and all(r.startswith("LIVE-") for r in refs)
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
+    # The reporting process ends with the service.
+    for _ in range(20):
+        if not running(f"demo live --url http://127.0.0.1:{port}"):
+            break
+        await asyncio.sleep(0.5)
+    assert not running(f"demo live --url http://127.0.0.1:{port}")
+
+
+def running(text_: str) -> bool:
+    """Whether a process whose command line holds `text_` runs (read from /proc)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text_ in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False

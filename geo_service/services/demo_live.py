@@ -3,6 +3,7 @@ plausible incident of the scenario detected minutes before it is sent."""
 
 import asyncio
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,10 +17,30 @@ from geo_service.settings import Settings
 log = logging.getLogger(__name__)
 
 
+async def _pause(seconds: float, parent: int | None) -> bool:
+    """Wait `seconds`; False as soon as the process that started this one is gone."""
+    waited = 0.0
+    while waited < seconds:
+        if parent is not None and os.getppid() != parent:
+            return False
+        await asyncio.sleep(min(1.0, seconds - waited))
+        waited += 1.0
+    return parent is None or os.getppid() == parent
+
+
 async def run(
-    url: str, settings: Settings, scenario_name: str, *, seed: int, per_minute: float, count: int
+    url: str,
+    settings: Settings,
+    scenario_name: str,
+    *,
+    seed: int,
+    per_minute: float,
+    count: int,
+    with_parent: bool = False,
 ) -> int:
-    """POST incidents to `url` until `count` are accepted (0: until stopped)."""
+    """POST incidents to `url` until `count` are accepted (0: until stopped, or with
+    `with_parent` until the process that started this one ends)."""
+    parent = os.getppid() if with_parent else None
     geo = load_geography(settings.borders_dir)
     scenario = load_scenario(settings.scenarios_dir, scenario_name)
     rng = np.random.default_rng(seed)
@@ -34,15 +55,18 @@ async def run(
                 response = await client.post("/api/v1/incidents", json=feature)
             except httpx.TransportError as exc:
                 log.warning("demo live: %s; trying again", exc)
-                await asyncio.sleep(2)
+                if not await _pause(2, parent):
+                    break
                 continue
             if response.status_code in (200, 201):
                 sent += 1
             elif response.status_code >= 500:
-                await asyncio.sleep(2)
+                if not await _pause(2, parent):
+                    break
                 continue
             else:
                 log.warning("demo live: refused %s: %s", response.status_code, response.text)
-            if count == 0 or sent < count:
-                await asyncio.sleep(float(rng.exponential(60.0 / per_minute)))
+            more = count == 0 or sent < count
+            if more and not await _pause(float(rng.exponential(60.0 / per_minute)), parent):
+                break
     return sent
