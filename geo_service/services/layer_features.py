@@ -7,7 +7,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.reference import Geography
-from geo_service.services import incidents
+from geo_service.services import hotspots, incidents
 from geo_service.services.errors import NotFound, ServiceError
 from geo_service.services.hexes import hex_page
 from geo_service.services.layer_catalog import Layer
@@ -43,10 +43,31 @@ async def items(
     geo: Geography | None = None,
     corridor: bool = False,
     include_empty: bool = False,
+    step: str = "weekly",
+    steps: int = 12,
     cache: ResultCache | None = None,
 ) -> incidents.Page:
-    """One page of a layer's features and the cursor of the next (hexagons from `cache` when
-    nothing changed since they were kept there)."""
+    """One page of a layer's features and the cursor of the next (aggregates from `cache`
+    when nothing changed since they were kept there)."""
+    by = layer.source.get("by")
+    if by in ("gi-star", "emerging"):
+        assert geo is not None, "hot spots need the reference geography"
+        if by == "gi-star":
+            return await hotspots.hotspot_page(
+                engine, caller, geo, where, resolution, limit=limit, cursor=cursor, cache=cache
+            )
+        return await hotspots.emerging_page(
+            engine,
+            caller,
+            geo,
+            where,
+            resolution,
+            step=step,
+            steps=steps,
+            limit=limit,
+            cursor=cursor,
+            cache=cache,
+        )
     if layer.source.get("aggregate") == "incidents":
         assert geo is not None, "the hexagon layer needs the reference geography"
         return await hex_page(

@@ -15,7 +15,7 @@ from geo_service.geo.tiles import (
     resolution_at_zoom,
     tile_cells,
 )
-from geo_service.services.errors import FieldError, InvalidInput
+from geo_service.services.errors import FieldError, InvalidInput, NotFound
 from geo_service.services.hexes import RESOLUTIONS
 from geo_service.services.layer_catalog import Layer
 from geo_service.services.result_cache import ResultCache, kept
@@ -87,6 +87,8 @@ async def _make(
     tile: Tile,
     resolution: int | None,
 ) -> VectorTile:
+    if layer.source.get("by") in ("gi-star", "emerging"):
+        raise NotFound(f"{layer.id!r} is served as features, not tiles")
     if layer.source.get("aggregate") == "incidents":
         res = resolution or resolution_at_zoom(tile.z)
         drawn = _cells(tile, res, geo, "resolution")

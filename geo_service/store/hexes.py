@@ -11,6 +11,7 @@ import asyncio
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import reduce
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     desc,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -304,3 +306,48 @@ async def per_cell(
             )
         )
     return out
+
+
+STEPS = {"daily": "1 day", "weekly": "7 days", "monthly": "1 month"}
+
+
+async def counts_per_step(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    *,
+    end: datetime,
+    step: str,
+    steps: int,
+) -> Sequence[Any]:
+    """Incidents per cell and step back from `end` (`back` 0 is the step ending at `end`):
+    `cell`, `back`, `n`; daily and weekly steps end at `end`, monthly ones are calendar
+    months (UTC), the last the month of `end`."""
+    c = incidents.c
+    cell = c[f"h3_res{resolution}"]
+    start: Any
+    if step == "monthly":
+        months = lambda t: func.extract("year", t) * 12 + func.extract("month", t)  # noqa: E731
+        utc_end, utc_t = func.timezone("UTC", literal(end)), func.timezone("UTC", c.occurred_at)
+        back = (months(utc_end) - months(utc_t)).cast(Integer)
+        start = func.timezone(
+            "UTC", func.date_trunc("month", utc_end) - func.make_interval(0, steps - 1)
+        )
+    else:
+        length: Any = literal_column(f"interval '{STEPS[step]}'")
+        back = func.floor(
+            func.extract("epoch", literal(end) - c.occurred_at) / func.extract("epoch", length)
+        ).cast(Integer)
+        start = literal(end) - length * steps
+    stmt = (
+        matching(
+            visible_incidents(
+                caller, cell.label("cell"), back.label("back"), func.count().label("n")
+            ),
+            replace(where, start=None, end=None),
+        )
+        .where(c.occurred_at > start, c.occurred_at <= end)
+        .group_by(cell, back)
+    )
+    return await _all(engine, stmt)

@@ -5,7 +5,17 @@ import httpx
 import pyogrio
 import pytest
 
+from geo_service.geo.corridor import corridor_cells
 from tests.factories import feature
+
+CATEGORIES = {
+    f"{pattern} {kind} spot"
+    for pattern in (
+        "new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
+        "oscillating", "historical",
+    )
+    for kind in ("hot", "cold")
+} | {"no pattern"}  # fmt: skip
 
 SERVED = {
     "borders",
@@ -15,6 +25,8 @@ SERVED = {
     "corridor",
     "incidents",
     "incident-hexes",
+    "hotspots",
+    "emerging-hotspots",
 }
 
 
@@ -45,3 +57,9 @@ async def test_gdal_reads_every_served_collection(db, server, geography):
         assert frame.geometry.notna().all(), layer
     hexes = pyogrio.read_dataframe(source, layer="incident-hexes")
     assert hexes["incidents"].sum() == 150 and (hexes.geometry.geom_type == "Polygon").all()
+    corridor_at_7 = len(corridor_cells(geography, 7))
+    spots = pyogrio.read_dataframe(source, layer="hotspots")
+    assert len(spots) == corridor_at_7 and spots["incidents"].sum() == 150
+    assert (spots.loc[spots["incidents"] > 0, "class"].str.startswith("hot")).all()
+    emerging = pyogrio.read_dataframe(source, layer="emerging-hotspots")
+    assert len(emerging) == corridor_at_7 and set(emerging["category"]) <= CATEGORIES

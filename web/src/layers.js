@@ -37,8 +37,18 @@ function vectorStyle(layer) {
   };
 }
 
-function referenceStyle(layer) {
+const HOTSPOT_COLOURS = {
+  "hot-99": "#b2182b", "hot-95": "#ef8a62", "hot-90": "#fddbc7",
+  "cold-90": "#d1e5f0", "cold-95": "#67a9cf", "cold-99": "#2166ac",
+};
+
+function referenceStyle(layer, feature) {
   const kind = layer.style.kind;
+  const value = feature && feature.properties[layer.style.color_by];
+  if (layer.live) {
+    const colour = HOTSPOT_COLOURS[value] || (String(value).includes("hot spot") ? "#d6604d" : String(value).includes("cold spot") ? "#4393c3" : null);
+    return { color: "#ffffff", weight: colour ? 0.5 : 0, fillColor: colour || "#000000", fillOpacity: colour ? 0.6 : 0 };
+  }
   if (kind === "line") return { color: layer.style.color || "#ffd54f", weight: layer.style.width_px || 3 };
   if (kind === "fill" || layer.geometry.endsWith("Polygon")) {
     return { color: layer.style.color || "#90a4ae", weight: 1, fillOpacity: layer.style.opacity ?? 0.08 };
@@ -47,7 +57,7 @@ function referenceStyle(layer) {
 }
 
 function makeLayer(layer) {
-  if (layer.live) {
+  if (layer.tiled) {
     return L.vectorGrid.protobuf(layer.links.tiles, {
       minZoom: layer.minZoom,
       maxZoom: layer.maxZoom,
@@ -56,7 +66,7 @@ function makeLayer(layer) {
     });
   }
   const group = L.geoJSON(null, {
-    style: () => referenceStyle(layer),
+    style: (feature) => referenceStyle(layer, feature),
     pointToLayer: (_feature, latlng) => L.circleMarker(latlng, { radius: 6, color: "#ffffff", fillColor: "#42a5f5", fillOpacity: 1 }),
   });
   group.on("add", () => {

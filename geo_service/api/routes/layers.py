@@ -25,6 +25,8 @@ def _entry(request: Request, layer: Layer) -> dict[str, Any]:
         "style": layer.style,
         "legend": layer.legend,
         "live": layer.table == "incidents" or layer.source.get("aggregate") == "incidents",
+        # Drawn from vector tiles; the others (reference geography, hot spots) as GeoJSON.
+        "tiled": layer.table == "incidents" or layer.source.get("by") == "h3",
         "links": {
             "items": f"{collection}/items",
             "tiles": f"{collection}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",

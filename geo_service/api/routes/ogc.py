@@ -129,12 +129,19 @@ async def items(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
     resolution: Annotated[
-        int | None, Query(ge=5, le=9, description="H3 resolution of incident-hexes (7)")
+        int | None,
+        Query(ge=5, le=9, description="H3 resolution of incident-hexes (5–9) and hot spots (6–9)"),
     ] = None,
     corridor: Annotated[bool, Query(description="incident-hexes: corridor cells only")] = False,
     include_empty: Annotated[
         bool, Query(description="incident-hexes with corridor=true: empty cells too")
     ] = False,
+    step: Annotated[
+        str, Query(description="emerging-hotspots: daily, weekly or monthly steps")
+    ] = "weekly",
+    steps: Annotated[
+        int, Query(ge=1, le=520, description="emerging-hotspots: steps back from the end")
+    ] = 12,
 ) -> Response:
     layer = layer_of(settings, collection_id)
     page = await layer_features.items(
@@ -148,6 +155,8 @@ async def items(
         geo=geo,
         corridor=corridor,
         include_empty=include_empty,
+        step=step,
+        steps=steps,
         cache=cache,
     )
     return feature_page(request, page)
