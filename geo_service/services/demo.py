@@ -275,7 +275,8 @@ def _route(
     else:
         last = total - route["until_days_before_end"]
         active = np.arange(total) < last
-        factor = np.clip(1 - np.arange(total) / max(last, 1), 0, 1)
+        floor = route.get("floor", 0.0)  # the share of its first strength it falls to
+        factor = np.clip(1 - (1 - floor) * np.arange(total) / max(last, 1), 0, 1)
     expected = np.where(active, route["per_day"] * factor * scale, 0.0)
     counts = rng.poisson(expected)
     when = _times(rng, scenario, days, counts)
