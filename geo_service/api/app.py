@@ -12,7 +12,16 @@ from fastapi_offline import FastAPIOffline
 
 from geo_service import __version__
 from geo_service.api import problems
-from geo_service.api.routes import health, imports, incidents, layers, ogc, tiles, web
+from geo_service.api.routes import (
+    health,
+    imports,
+    incidents,
+    layers,
+    ogc,
+    tiles,
+    trends,
+    web,
+)
 from geo_service.geo.reference import Geography, load_geography
 from geo_service.services import hexes
 from geo_service.services.features import IncidentFeature
@@ -98,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         layers.router,
         ogc.router,
         tiles.router,
+        trends.router,
         health.router,
     ):
         app.include_router(router)

@@ -1,0 +1,89 @@
+"""Incidents, persons involved and persons apprehended per period and per key (category,
+agency, nationality, border section or H3 cell), counted in PostgreSQL."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo_service.store.incidents import IncidentFilter, matching
+from geo_service.store.models import apprehensions, incidents
+from geo_service.store.visibility import Caller, visible_incidents
+
+TRUNC = {"daily": "day", "weekly": "week", "monthly": "month"}
+
+
+def _key(by: str, resolution: int) -> Any:
+    c = incidents.c
+    if by == "nationality":
+        return apprehensions.c.nationality
+    if by == "hexagon":
+        return func.to_hex(c[f"h3_res{resolution}"])
+    if by == "section":
+        return func.coalesce(c.border_section, literal("-"))
+    return c[by]
+
+
+async def series(
+    conn: AsyncConnection,
+    caller: Caller,
+    where: IncidentFilter,
+    *,
+    by: str | None,
+    step: str | None,
+    resolution: int = 7,
+) -> Sequence[Any]:
+    """Rows of `key` (None when not grouped), `start` of the period (None when not split),
+    `incidents`, `persons_involved`, `persons_apprehended`; for `by="nationality"` the
+    incidents with persons of that nationality and those persons."""
+    c = incidents.c
+    key = _key(by, resolution) if by else literal(None)
+    period = (
+        func.date_trunc(TRUNC[step], func.timezone("UTC", c.occurred_at)) if step else literal(None)
+    )
+    if by == "nationality":
+        persons = func.sum(apprehensions.c.persons)
+        stmt = matching(
+            visible_incidents(
+                caller,
+                key.label("key"),
+                period.label("start"),
+                func.count(c.id.distinct()).label("incidents"),
+                func.sum(c.persons_involved).label("persons_involved"),
+                persons.label("persons_apprehended"),
+            ),
+            where,
+        ).join(apprehensions, apprehensions.c.incident_id == c.id)
+    else:
+        per_incident = (
+            select(
+                apprehensions.c.incident_id,
+                func.sum(apprehensions.c.persons).label("persons"),
+            )
+            .group_by(apprehensions.c.incident_id)
+            .subquery("groups")
+        )
+        stmt = matching(
+            visible_incidents(
+                caller,
+                key.label("key"),
+                period.label("start"),
+                func.count().label("incidents"),
+                func.sum(c.persons_involved).label("persons_involved"),
+                func.coalesce(func.sum(per_incident.c.persons), 0).label("persons_apprehended"),
+            ),
+            where,
+        ).outerjoin(per_incident, per_incident.c.incident_id == c.id)
+    stmt = stmt.group_by(key, period).order_by(key, period)
+    rows = (await conn.execute(stmt)).all()
+    return [
+        (
+            r.key,
+            r.start,
+            int(r.incidents),
+            int(r.persons_involved or 0),
+            int(r.persons_apprehended or 0),
+        )
+        for r in rows
+    ]
