@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     # where starting workers costs more than they save (raise it on a large database server).
     db_parallel_workers: int = 0
     log_sql: bool = False
+    # Impact levels of border sections: a section's incidents per km per week against the
+    # larger of its own weekly rate over the year before and its border's rate now (at
+    # least impact_min_rate), raised to medium, high or critical from these ratios.
+    impact_medium: float = 1.25
+    impact_high: float = 2.0
+    impact_critical: float = 4.0
+    impact_min_rate: float = 0.1
 
 
 @lru_cache

@@ -76,7 +76,11 @@ async def engine(
 
 async def truncate(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE incidents, apprehensions RESTART IDENTITY CASCADE"))
+        await conn.execute(
+            text(
+                "TRUNCATE incidents, apprehensions, section_impact_overrides RESTART IDENTITY CASCADE"
+            )
+        )
 
 
 @pytest.fixture

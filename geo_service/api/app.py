@@ -18,6 +18,7 @@ from geo_service.api.routes import (
     incidents,
     layers,
     ogc,
+    sections,
     tiles,
     trends,
     web,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ogc.router,
         tiles.router,
         trends.router,
+        sections.router,
         health.router,
     ):
         app.include_router(router)

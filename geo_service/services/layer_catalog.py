@@ -13,6 +13,8 @@ from typing import Any
 from geo_service.store.models import metadata
 
 LANGUAGES = ("en", "bs", "sr-Cyrl")
+# Properties the service computes for a layer's features rather than reading a column.
+COMPUTED = ("impact_level", "impact_computed")
 GEOMETRIES = ("Point", "MultiLineString", "Polygon", "MultiPolygon")
 ROLES = ("*", "viewer", "analyst", "officer", "admin")
 REQUIRED = ("id", "source", "geometry", "zoom", "queryables", "title", "properties", "style")
@@ -37,6 +39,8 @@ class Layer:
     legend: dict[str, Any]
     # The properties a vector tile carries (a subset of `properties`; all when not declared).
     tile_properties: tuple[str, ...]
+    # Properties computed by the service (impact levels of sections), not read from a column.
+    computed: tuple[str, ...] = ()
 
     @property
     def table(self) -> str | None:
@@ -72,6 +76,11 @@ def _faults(name: str, data: dict[str, Any]) -> list[str]:
         unknown = set(roles) - set(ROLES)
         if unknown or not roles:
             faults.append(f"property {prop!r}: roles must be some of {', '.join(ROLES)}")
+    faults += [
+        f"computed property {p!r} is not one of {', '.join(COMPUTED)}"
+        for p in data.get("computed", ())
+        if p not in COMPUTED
+    ]
     tiles = data.get("tiles", {})
     faults += [
         f"tile property {p!r} is not one of the layer's properties"
@@ -120,6 +129,7 @@ def load_layer(path: Path) -> Layer:
         style=dict(data["style"]),
         legend=dict(data.get("legend", {})),
         tile_properties=tuple(data.get("tiles", {}).get("properties", data["properties"])),
+        computed=tuple(data.get("computed", ())),
     )
 
 

@@ -7,11 +7,12 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.reference import Geography
-from geo_service.services import hotspots, incidents
+from geo_service.services import hotspots, impact, incidents
 from geo_service.services.errors import NotFound, ServiceError
 from geo_service.services.hexes import hex_page
 from geo_service.services.layer_catalog import Layer
 from geo_service.services.result_cache import ResultCache
+from geo_service.settings import Settings
 from geo_service.store import reference_features
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
@@ -46,6 +47,7 @@ async def items(
     step: str = "weekly",
     steps: int = 12,
     cache: ResultCache | None = None,
+    settings: Settings | None = None,
 ) -> incidents.Page:
     """One page of a layer's features and the cursor of the next (aggregates from `cache`
     when nothing changed since they were kept there)."""
@@ -97,11 +99,54 @@ async def items(
         )
     more = len(rows) > limit
     rows = rows[:limit]
-    return incidents.Page([_feature(layer, r) for r in rows], str(rows[-1].fid) if more else None)
+    features = [_feature(layer, r) for r in rows]
+    await _add_computed(engine, caller, geo, settings, layer, features)
+    return incidents.Page(features, str(rows[-1].fid) if more else None)
+
+
+async def computed_values(
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography | None,
+    settings: Settings | None,
+    layer: Layer,
+) -> dict[str, dict[str, Any]]:
+    """The computed properties of `layer`'s features, by feature id."""
+    if not layer.computed:
+        return {}
+    assert geo is not None and settings is not None, "impact levels need geography, settings"
+    levels = await impact.section_levels(engine, caller, geo, settings)
+    return {
+        sid: {
+            "impact_level": s.level,
+            "impact_computed": s.computed,
+        }
+        for sid, s in levels.items()
+    }
+
+
+async def _add_computed(
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography | None,
+    settings: Settings | None,
+    layer: Layer,
+    features: list[dict[str, Any]],
+) -> None:
+    values = await computed_values(engine, caller, geo, settings, layer)
+    for f in features:
+        f["properties"].update(
+            {k: v for k, v in values.get(str(f["id"]), {}).items() if k in layer.computed}
+        )
 
 
 async def item(
-    engine: AsyncEngine, caller: Caller, layer: Layer, feature_id: str
+    engine: AsyncEngine,
+    caller: Caller,
+    layer: Layer,
+    feature_id: str,
+    geo: Geography | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """One feature of a layer by its id."""
     if layer.table == "incidents":
@@ -116,4 +161,6 @@ async def item(
         )
     if not rows:
         raise NotFound(f"no feature {feature_id!r} in {layer.id!r}")
-    return _feature(layer, rows[0])
+    feature = _feature(layer, rows[0])
+    await _add_computed(engine, caller, geo, settings, layer, [feature])
+    return feature

@@ -15,10 +15,12 @@ from geo_service.geo.tiles import (
     resolution_at_zoom,
     tile_cells,
 )
+from geo_service.services import layer_features
 from geo_service.services.errors import FieldError, InvalidInput, NotFound
 from geo_service.services.hexes import RESOLUTIONS
 from geo_service.services.layer_catalog import Layer
 from geo_service.services.result_cache import ResultCache, kept
+from geo_service.settings import Settings
 from geo_service.store import tiles
 from geo_service.store.hexes import Within
 from geo_service.store.incidents import IncidentFilter
@@ -65,6 +67,7 @@ async def vector_tile(
     *,
     resolution: int | None = None,
     cache: ResultCache | None = None,
+    settings: Settings | None = None,
 ) -> VectorTile:
     """The tile of `layer` (incident layers narrowed by `where` and what `caller` sees), from
     `cache` when nothing changed since it was made there."""
@@ -73,7 +76,7 @@ async def vector_tile(
     return await kept(
         cache,
         ("tile", layer.id, tile, where, resolution, caller),
-        lambda: _make(engine, caller, geo, layer, where, tile, resolution),
+        lambda: _make(engine, caller, geo, layer, where, tile, resolution, settings),
         lambda made: len(made.content),
     )
 
@@ -86,6 +89,7 @@ async def _make(
     where: IncidentFilter,
     tile: Tile,
     resolution: int | None,
+    settings: Settings | None = None,
 ) -> VectorTile:
     if layer.source.get("by") in ("gi-star", "emerging"):
         raise NotFound(f"{layer.id!r} is served as features, not tiles")
@@ -124,7 +128,14 @@ async def _make(
                 centres=clusters.centres,
             )
             return VectorTile(content, cluster_at if aggregated else None)
+        values = await layer_features.computed_values(engine, caller, geo, settings, layer)
+        computed = {name: {key: v[name] for key, v in values.items()} for name in layer.computed}
         content = await tiles.reference_tile(
-            conn, layer.table, layer.visible_tile_properties(caller.role), layer.id, tile
+            conn,
+            layer.table,
+            layer.visible_tile_properties(caller.role),
+            layer.id,
+            tile,
+            computed,
         )
     return VectorTile(content)

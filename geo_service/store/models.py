@@ -219,3 +219,21 @@ hex_nationalities = Table(
     Column("nationality", String(3), primary_key=True),
     *_per_category("a"),
 )
+
+# Impact levels set by hand on border sections, EUROSUR-style, with their reasons: a history,
+# the newest row of a section being its current override (a row without level withdraws it).
+section_impact_overrides = Table(
+    "section_impact_overrides",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("section_id", String(10), ForeignKey("border_sections.id"), nullable=False),
+    Column("level", String(8)),
+    Column("reason", Text, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "level IS NULL OR level IN ('low', 'medium', 'high', 'critical')", name="level"
+    ),
+    CheckConstraint("length(reason) BETWEEN 3 AND 2000", name="reason"),
+    Index("ix_section_impact_overrides_section_id_set_at", "section_id", "set_at"),
+)

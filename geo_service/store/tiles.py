@@ -66,13 +66,31 @@ async def _encode(
 
 
 async def reference_tile(
-    conn: AsyncConnection, table_name: str, columns: Sequence[str], layer: str, tile: Tile
+    conn: AsyncConnection,
+    table_name: str,
+    columns: Sequence[str],
+    layer: str,
+    tile: Tile,
+    computed: dict[str, dict[str, Any]] | None = None,
 ) -> bytes:
-    """A reference table's features meeting the tile, with `columns` as properties."""
+    """A reference table's features meeting the tile, with `columns` as properties, and the
+    `computed` ones (property → feature key → value) beside them."""
     table = metadata.tables[table_name]
+    pk = next(iter(table.primary_key.columns))
     rows = select(*(table.c[c] for c in columns), _tile_geom(table.c.geom, tile)).where(
         _touching(table.c.geom, tile)
     )
+    if computed:
+        keys = sorted({k for values in computed.values() for k in values})
+        arrays = [bindparam("computed_keys", keys, type_=ARRAY(Text))]
+        for name, values in computed.items():
+            arrays.append(
+                bindparam(f"computed_{name}", [values.get(k) for k in keys], type_=ARRAY(Text))
+            )
+        given = func.unnest(*arrays).table_valued("key", *computed).render_derived(name="given")
+        rows = rows.add_columns(*(given.c[name] for name in computed)).outerjoin(
+            given, given.c.key == pk.cast(Text)
+        )
     return await _encode(conn, rows, layer)
 
 

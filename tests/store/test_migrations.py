@@ -50,6 +50,7 @@ def test_up_down_up_on_an_empty_database(empty_database):
         "apprehensions",
         "hex_counts",
         "hex_nationalities",
+        "section_impact_overrides",
     }
     migrate.downgrade(empty_database, "base")
     assert tables(empty_database) == {"alembic_version"}

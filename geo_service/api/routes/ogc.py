@@ -158,14 +158,20 @@ async def items(
         step=step,
         steps=steps,
         cache=cache,
+        settings=settings,
     )
     return feature_page(request, page)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
 async def item(
-    collection_id: str, feature_id: str, settings: SettingsDep, engine: Engine, caller: CallerDep
+    collection_id: str,
+    feature_id: str,
+    settings: SettingsDep,
+    engine: Engine,
+    caller: CallerDep,
+    geo: Geo,
 ) -> Response:
     layer = layer_of(settings, collection_id)
-    feature = await layer_features.item(engine, caller, layer, feature_id)
+    feature = await layer_features.item(engine, caller, layer, feature_id, geo, settings)
     return geojson(feature)

@@ -137,7 +137,15 @@ async def tile(
     if fault is not None:
         raise bad_parameter(*fault.split(": ", 1))
     made = await vector_tile(
-        engine, caller, geo, layer, where, Tile(z, x, y), resolution=resolution, cache=cache
+        engine,
+        caller,
+        geo,
+        layer,
+        where,
+        Tile(z, x, y),
+        resolution=resolution,
+        cache=cache,
+        settings=settings,
     )
     headers = {}
     if made.aggregated_at is not None:

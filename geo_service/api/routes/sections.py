@@ -1,0 +1,48 @@
+"""/api/v1/sections: border sections with their impact levels, computed and set by hand."""
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body
+from fastapi.responses import Response
+
+from geo_service.api.deps import CallerDep, Engine, Geo, SettingsDep
+from geo_service.services import impact
+
+router = APIRouter(prefix="/api/v1/sections", tags=["Analytics"])
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+@router.get("", summary="Every border section's impact level over the last 7 days")
+async def sections(engine: Engine, caller: CallerDep, geo: Geo, settings: SettingsDep) -> Response:
+    levels = await impact.section_levels(engine, caller, geo, settings)
+    return _json({"sections": [s.as_dict() for s in levels.values()]})
+
+
+@router.get("/{section_id}", summary="One section's impact level and the history of overrides")
+async def section(
+    section_id: str, engine: Engine, caller: CallerDep, geo: Geo, settings: SettingsDep
+) -> Response:
+    return _json(await impact.section(engine, caller, geo, settings, section_id))
+
+
+@router.post(
+    "/{section_id}/impact",
+    status_code=201,
+    summary="Set a section's impact level by hand (PCC administrators), with a reason",
+    description="`level` low, medium, high or critical; null withdraws the level set by hand "
+    "and the computed one applies again. Every call is kept in the section's history.",
+)
+async def set_impact(
+    section_id: str,
+    engine: Engine,
+    caller: CallerDep,
+    geo: Geo,
+    level: Annotated[str | None, Body(examples=["high"])] = None,
+    reason: Annotated[str, Body(examples=["Large groups seen at Skelani by both patrols"])] = "",
+) -> Response:
+    body = await impact.set_override(engine, caller, geo, section_id, level, reason)
+    return _json(body, 201)
