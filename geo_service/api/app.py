@@ -19,6 +19,7 @@ from geo_service.api.routes import (
     layers,
     ogc,
     sections,
+    stream,
     tiles,
     trends,
     web,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles.router,
         trends.router,
         sections.router,
+        stream.router,
         health.router,
     ):
         app.include_router(router)

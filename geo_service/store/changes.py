@@ -1,12 +1,15 @@
 """What the service's processes learn of changes to the incidents: a counter each process
 keeps, moved on by every commit that changed incidents or apprehensions (PostgreSQL
 LISTEN/NOTIFY on the channel the triggers notify), and on every reconnection of the listener,
-when changes may have been missed."""
+when changes may have been missed; and each notice (table, operation, the incidents' ids),
+passed to every subscriber (the live stream's clients)."""
 
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
+import orjson
 import psycopg
 
 from geo_service.settings import libpq_url
@@ -25,6 +28,25 @@ class Changes:
         self._task: asyncio.Task[None] | None = None
         self.version = 0
         self.listening = False
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    def subscribe(self, size: int = 1000) -> asyncio.Queue[dict[str, Any]]:
+        """A queue of every notice from now on (a full queue gets one notice of overflow)."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(size)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._subscribers.discard(queue)
+
+    def _tell(self, notice: dict[str, Any]) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(notice)
+            except asyncio.QueueFull:
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait({"op": "OVERFLOW", "ids": [], "count": None})
 
     async def _listen(self) -> None:
         while True:
@@ -35,8 +57,13 @@ class Changes:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.version += 1  # whatever happened while not listening
                     self.listening = True
-                    async for _ in conn.notifies():
+                    self._tell({"op": "LISTENING", "ids": [], "count": None})
+                    async for notice in conn.notifies():
                         self.version += 1
+                        try:
+                            self._tell(orjson.loads(notice.payload))
+                        except orjson.JSONDecodeError:
+                            self._tell({"op": notice.payload, "ids": [], "count": None})
             except (psycopg.Error, OSError) as exc:
                 log.warning("change listener: %s; retrying", exc)
             finally:

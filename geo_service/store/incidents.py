@@ -337,3 +337,19 @@ async def soft_delete(conn: AsyncConnection, incident_id: int, version: int | No
     )
     result = await conn.execute(stmt.returning(incidents.c.id))
     return result.first() is not None
+
+
+async def features_by_id(
+    conn: AsyncConnection, caller: Caller, ids: Sequence[int]
+) -> Sequence[Row[Any]]:
+    """`id`, `deleted` and the GeoJSON Feature (`feature`, None when deleted) of each of `ids`
+    that `caller` may see, deleted ones included (to tell that they are gone)."""
+    c = incidents.c
+    stmt = visible_incidents(
+        caller,
+        c.id,
+        c.deleted_at.is_not(None).label("deleted"),
+        FEATURE_JSON.label("feature"),
+        deleted=True,
+    ).where(c.id.in_(list(ids)))
+    return (await conn.execute(stmt.order_by(c.id))).all()

@@ -104,12 +104,44 @@ def nationalities(source: str, keep: str = "TRUE") -> str:
 CHANNEL = "geo_service_changes"
 
 
+# The incidents a statement changed, as the notice names them (up to NOTICE_IDS of them; the
+# count tells whether that is all).
+NOTICE_IDS = 100
+CHANGED_IDS = {
+    "incidents": {"INSERT": "SELECT id FROM new_rows", "UPDATE": "SELECT id FROM new_rows",
+                  "DELETE": "SELECT id FROM old_rows"},
+    "groups": {"INSERT": "SELECT incident_id FROM new_rows",
+               "UPDATE": "SELECT incident_id FROM new_rows",
+               "DELETE": "SELECT incident_id FROM old_rows"},
+}  # fmt: skip
+
+
+def _notice(ids: str | None) -> str:
+    """The notice of a change: JSON with the table, the operation and the incidents' ids."""
+    if ids is None:
+        return f"PERFORM pg_notify('{CHANNEL}', json_build_object('table', TG_TABLE_NAME, " \
+            "'op', TG_OP, 'count', NULL, 'ids', '[]'::json)::text);"  # fmt: skip
+    return f"""
+    PERFORM pg_notify('{CHANNEL}', json_build_object(
+        'table', TG_TABLE_NAME, 'op', TG_OP,
+        'count', (SELECT count(DISTINCT x) FROM ({ids}) AS i(x)),
+        'ids', coalesce((SELECT json_agg(x) FROM (
+            SELECT DISTINCT x FROM ({ids}) AS i(x) ORDER BY x LIMIT {NOTICE_IDS}) AS s), '[]')
+    )::text);
+    """
+
+
 def _function(name: str, body: str) -> str:
+    table = "groups" if "_groups_" in name else "incidents"
+    event = {"inserted": "INSERT", "updated": "UPDATE", "deleted": "DELETE"}.get(
+        name.rsplit("_", 1)[1]
+    )
+    ids = CHANGED_IDS[table].get(event) if event else None
     return f"""
     CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
     {body}
-    PERFORM pg_notify('{CHANNEL}', TG_TABLE_NAME || ' ' || TG_OP);
+    {_notice(ids)}
     RETURN NULL;
     END
     $fn$;
