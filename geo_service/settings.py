@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     impact_high: float = 2.0
     impact_critical: float = 4.0
     impact_min_rate: float = 0.1
+    # Seconds between checks for alerts in each process (0: none; one process checks at a time).
+    alert_interval_s: float = 60.0
 
 
 @lru_cache

@@ -33,7 +33,7 @@ TEST_DATABASE_URL = os.environ.get(
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(database_url=TEST_DATABASE_URL)
+    return Settings(database_url=TEST_DATABASE_URL, alert_interval_s=0)
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +78,7 @@ async def truncate(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "TRUNCATE incidents, apprehensions, section_impact_overrides RESTART IDENTITY CASCADE"
+                "TRUNCATE incidents, apprehensions, section_impact_overrides, alerts, alert_states RESTART IDENTITY CASCADE"
             )
         )
 
@@ -110,7 +110,7 @@ def live_server(migrated: str) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": migrated}
+    env = {**os.environ, "DATABASE_URL": migrated, "GEO_SERVICE_ALERT_INTERVAL_S": "0"}
     command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

@@ -1,6 +1,7 @@
 """The FastAPI application: routers, problem handlers, OpenAPI document, lifespan."""
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from geo_service.api.routes import (
     web,
 )
 from geo_service.geo.reference import Geography, load_geography
-from geo_service.services import hexes
+from geo_service.services import alerts, hexes
 from geo_service.services.features import IncidentFeature
 from geo_service.services.result_cache import ResultCache
 from geo_service.settings import Settings, get_settings
@@ -87,10 +88,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.changes.start()
         app.state.result_cache = ResultCache(app.state.changes)
         preparing = asyncio.create_task(_prepare(app.state.geography))
+        checking = None
+        if settings.alert_interval_s > 0:
+            checking = asyncio.create_task(
+                alerts.keep_checking(
+                    app.state.engine, app.state.geography, settings, settings.alert_interval_s
+                )
+            )
         try:
             yield
         finally:
             await preparing
+            if checking is not None:
+                checking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checking
             await app.state.changes.stop()
             await app.state.engine.dispose()
 
@@ -111,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles.router,
         trends.router,
         sections.router,
+        sections.alerts_router,
         stream.router,
         health.router,
     ):

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from geo_service.services import alerts
 from geo_service.store import incidents as store
 from geo_service.store.visibility import Caller
 
@@ -22,6 +23,8 @@ async def events(engine: AsyncEngine, caller: Caller, notice: dict[str, Any]) ->
         return [("refresh", orjson.dumps({"reason": str(op).lower(), "count": count}))]
     if not ids:
         return []
+    if notice.get("table") == "alerts":  # raised from what every partner sees
+        return [("alert", orjson.dumps(a)) for a in await alerts.by_id(engine, ids)]
     async with engine.connect() as conn:
         rows = await store.features_by_id(conn, caller, ids)
     out: list[Event] = []

@@ -237,3 +237,27 @@ section_impact_overrides = Table(
     CheckConstraint("length(reason) BETWEEN 3 AND 2000", name="reason"),
     Index("ix_section_impact_overrides_section_id_set_at", "section_id", "set_at"),
 )
+
+# Alerts raised when a section's impact level rises or a cell becomes a hot spot: written
+# once per change of state (alert_states holds the last state seen of each subject).
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(32), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("kind IN ('section-level', 'hot-spot')", name="kind"),
+    Index("ix_alerts_raised_at", "raised_at"),
+)
+
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("subject", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

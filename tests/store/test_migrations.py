@@ -51,6 +51,8 @@ def test_up_down_up_on_an_empty_database(empty_database):
         "hex_counts",
         "hex_nationalities",
         "section_impact_overrides",
+        "alerts",
+        "alert_states",
     }
     migrate.downgrade(empty_database, "base")
     assert tables(empty_database) == {"alembic_version"}

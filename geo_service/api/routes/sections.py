@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import Response
 
 from geo_service.api.deps import CallerDep, Engine, Geo, SettingsDep
-from geo_service.services import impact
+from geo_service.services import alerts, impact
 
 router = APIRouter(prefix="/api/v1/sections", tags=["Analytics"])
 
@@ -46,3 +46,11 @@ async def set_impact(
 ) -> Response:
     body = await impact.set_override(engine, caller, geo, section_id, level, reason)
     return _json(body, 201)
+
+
+alerts_router = APIRouter(prefix="/api/v1", tags=["Analytics"])
+
+
+@alerts_router.get("/alerts", summary="The latest alerts: section levels rising, new hot spots")
+async def latest_alerts(engine: Engine, limit: int = 100) -> Response:
+    return _json({"alerts": await alerts.latest(engine, min(max(limit, 1), 1000))})
