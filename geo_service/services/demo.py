@@ -15,7 +15,7 @@ import orjson
 import pandas as pd
 
 from geo_service.geo import crs
-from geo_service.geo.locate import country_of
+from geo_service.geo.locate import country_of, place
 from geo_service.geo.reference import Geography
 
 AGENCY_OF_COUNTRY = {"BIH": "BIH_BP", "SRB": "SRB_BP", "MNE": "MNE_BP"}
@@ -76,9 +76,12 @@ class Placer:
         n = len(sides)
         lon, lat = np.zeros(n), np.zeros(n)
         todo = np.arange(n)
-        for _ in range(30):
+        offset_m = offset_m.astype(float).copy()
+        for attempt in range(40):
             if not len(todo):
                 break
+            if attempt >= 20:  # hard places (a narrow side near a tripoint): come closer
+                offset_m[todo] = np.maximum(offset_m[todo] / 2, 20.0)
             k = len(todo)
             seg = rng.choice(segments[0], size=k, p=segments[1])
             a, b = self.start[seg], self.end[seg]
@@ -354,6 +357,13 @@ def _draw(
             segments = placer.near(centre, border, placement["along_km"] * 1000)
         lon[idx], lat[idx] = placer.place(rng, segments, sides, offset[idx])
         side[idx] = sides
+        if route is not None:  # a route's incidents are all nearest its own section
+            section = route[1]["section"]
+            for _ in range(20):
+                wrong = idx[place(geo, lon[idx], lat[idx]).border_section != section]
+                if not len(wrong):
+                    break
+                lon[wrong], lat[wrong] = placer.place(rng, segments, side[wrong], offset[wrong])
     people = np.isin(category, scenario["groups"]["categories"])
     years = when.year.to_numpy()
     involved, groups = _groups(rng, scenario, years, people)

@@ -1,7 +1,8 @@
-"""On the demo's surge and diminishing scenarios, the emerging hot spot analysis classifies
-the planted section as the scenario's ground truth says. (That no other section is so
-classified does not hold yet: Gi*'s first ring carries a planted cluster into the cells of
-the neighbouring sections, and chance makes a few weekly cells elsewhere consecutive.)"""
+"""On the demo's surge and diminishing scenarios (four seeds each), the emerging hot spot
+analysis classifies the planted section as the scenario's ground truth says; a section is
+classified as its busiest cell is. (That no other section is so classified does not hold on
+every seed yet: Gi*'s first ring carries the planted cluster into a neighbouring section's
+busiest cell now and then.)"""
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -25,11 +26,11 @@ ANALYSIS = {
 }
 
 
-async def sections_found(db, geography, settings, name: str) -> tuple[dict, dict]:
+async def sections_found(db, geography, settings, name: str, seed: int) -> tuple[dict, dict]:
     """The categories found per section: each cell stands for the section most of its
     recent incidents lie at (the one a hot cell's incidents belong to)."""
     scenario = load_scenario(settings.scenarios_dir, name)
-    frame = demo.generate(geography, scenario, date(2024, 12, 1), date(2026, 11, 29), seed=4)
+    frame = demo.generate(geography, scenario, date(2024, 12, 1), date(2026, 11, 29), seed=seed)
     table = Table(
         frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
     )
@@ -48,18 +49,22 @@ async def sections_found(db, geography, settings, name: str) -> tuple[dict, dict
     votes: dict[str, Counter] = {}
     for cell, section in zip(cells, at, strict=True):
         votes.setdefault(cell, Counter())[section] += 1
-    found: dict[str, set[str]] = {}
+    # A section is classified as its busiest cell is.
+    busiest: dict[str, dict] = {}
     for feature in page.features:
         p = feature["properties"]
         if p["h3"] in votes:
             section = votes[p["h3"]].most_common(1)[0][0]
-            found.setdefault(section, set()).add(p["category"].removesuffix(" hot spot"))
+            if section not in busiest or p["incidents"] > busiest[section]["incidents"]:
+                busiest[section] = p
+    found = {s: {p["category"].removesuffix(" hot spot")} for s, p in busiest.items()}
     return found, scenario["ground_truth"]
 
 
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
 @pytest.mark.parametrize("name", ["surge", "diminishing"])
 async def test_the_planted_section_is_classified_as_its_ground_truth_says(
-    db, geography, settings, name
+    db, geography, settings, name, seed
 ):
-    found, truth = await sections_found(db, geography, settings, name)
+    found, truth = await sections_found(db, geography, settings, name, seed)
     assert found[truth["section"]] & set(truth["patterns"]), found[truth["section"]]
