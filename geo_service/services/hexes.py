@@ -22,6 +22,14 @@ MAX_CELLS = 5_000_000
 DEFAULT_RESOLUTION = 7
 
 
+def cell_cursor(cursor: str | None) -> int | None:
+    """The cell a page of a hexagon layer ends at, from the cursor of its `next` link."""
+    try:
+        return h3.str_to_int(cursor) if cursor else None
+    except (ValueError, h3.H3BaseException) as exc:
+        raise InvalidInput(errors=[FieldError("cursor", "is not a cursor of this layer")]) from exc
+
+
 @lru_cache(maxsize=1 << 18)
 def hexagon(cell: str) -> dict[str, Any]:
     """A cell's hexagon as a GeoJSON Polygon (longitude, latitude; closed ring). Shared
@@ -102,10 +110,7 @@ async def _hex_page(
                 FieldError("include_empty", "needs corridor=true: empty cells are the corridor's")
             ]
         )
-    try:
-        after = h3.str_to_int(cursor) if cursor else None
-    except (ValueError, h3.H3BaseException) as exc:
-        raise InvalidInput(errors=[FieldError("cursor", "is not a cursor of this layer")]) from exc
+    after = cell_cursor(cursor)
     if not corridor:
         rows = await hexes.per_cell(engine, caller, where, resolution, limit=limit + 1, after=after)
         more = len(rows) > limit

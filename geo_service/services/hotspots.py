@@ -22,7 +22,7 @@ from geo_service.geo.hotspots import (
 )
 from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError, InvalidInput
-from geo_service.services.hexes import hexagon
+from geo_service.services.hexes import cell_cursor, hexagon
 from geo_service.services.incidents import Page
 from geo_service.services.result_cache import ResultCache, kept
 from geo_service.store import hexes
@@ -57,13 +57,6 @@ def _resolution(resolution: int | None) -> int:
     if resolution not in RESOLUTIONS:
         raise _refuse("resolution", "must be between 6 and 9")
     return resolution
-
-
-def _after(cursor: str | None) -> int | None:
-    try:
-        return h3.str_to_int(cursor) if cursor else None
-    except (ValueError, h3.H3BaseException) as exc:
-        raise _refuse("cursor", "is not a cursor of this layer") from exc
 
 
 def _page(
@@ -133,7 +126,7 @@ async def hotspot_page(
     """One page, in cell order, of the corridor's cells with their Gi* z-score, p, adjusted
     p and class, for the incidents `where` selects."""
     res = _resolution(resolution)
-    after = _after(cursor)
+    after = cell_cursor(cursor)
     cells, properties = await kept(
         cache,
         ("hotspots", caller, where, res),
@@ -218,7 +211,7 @@ async def emerging_page(
         raise _refuse("steps", f"at least {MIN_STEPS}: a shorter series has no trend to test")
     if not 0 <= time_steps < steps:
         raise _refuse("time_steps", "must be from 0 to one less than steps")
-    after = _after(cursor)
+    after = cell_cursor(cursor)
     end = where.end or datetime.now(UTC).replace(microsecond=0)
     cells, properties = await kept(
         cache,
