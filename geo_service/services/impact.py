@@ -136,10 +136,17 @@ async def section_levels(
 
 
 async def section(
-    engine: AsyncEngine, caller: Caller, geo: Geography, settings: Settings, section_id: str
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography,
+    settings: Settings,
+    section_id: str,
+    *,
+    end: datetime | None = None,
+    days: int = 7,
 ) -> dict[str, Any]:
-    """One section's impact and the history of the levels set on it by hand."""
-    levels = await section_levels(engine, caller, geo, settings)
+    """One section's impact over the period and the history of the levels set by hand."""
+    levels = await section_levels(engine, caller, geo, settings, end=end, days=days)
     if section_id not in levels:
         raise NotFound(f"no border section {section_id!r}")
     async with engine.connect() as conn:

@@ -101,3 +101,17 @@ async def test_the_border_sections_layer_carries_the_levels_in_features_and_tile
             break
         await asyncio.sleep(0.05)
     assert levels["BIH-SRB-07"] == "critical" and levels.get("BIH-SRB-06") == "low"
+
+
+async def test_levels_of_another_period(client, db):
+    body = feature("OLD-SK", coordinates=[19.53, 43.95], occurred_at="2026-06-03T01:00:00Z")
+    for i in range(30):
+        body["properties"]["external_ref"] = f"OLD-SK-{i}"
+        assert (await client.post("/api/v1/incidents", json=body)).status_code == 201
+    june = (await client.get(f"{URL}?datetime=2026-06-01T00:00:00Z/2026-06-08T00:00:00Z")).json()
+    busy = [s for s in june["sections"] if s["incidents"] == 30]
+    assert len(busy) == 1 and busy[0]["impact_computed"] == "critical"
+    now = (await client.get(URL)).json()
+    assert all(s["incidents"] == 0 for s in now["sections"])
+    bad = await client.get(f"{URL}?datetime=2026-06-01T00:00:00Z/..")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "datetime"

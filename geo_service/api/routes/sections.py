@@ -1,12 +1,20 @@
 """/api/v1/sections: border sections with their impact levels, computed and set by hand."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 
-from geo_service.api.deps import CallerDep, Engine, Geo, SettingsDep
+from geo_service.api.deps import (
+    CallerDep,
+    Engine,
+    Geo,
+    SettingsDep,
+    bad_parameter,
+    parse_datetime,
+)
 from geo_service.services import alerts, impact
 
 router = APIRouter(prefix="/api/v1/sections", tags=["Analytics"])
@@ -16,17 +24,51 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
 
-@router.get("", summary="Every border section's impact level over the last 7 days")
-async def sections(engine: Engine, caller: CallerDep, geo: Geo, settings: SettingsDep) -> Response:
-    levels = await impact.section_levels(engine, caller, geo, settings)
+def _period(datetime_: str | None) -> tuple[datetime | None, int]:
+    """The period's end and length in days (default: the 7 days up to now)."""
+    start, end = parse_datetime(datetime_)
+    if start is None or end is None:
+        if datetime_ is not None:
+            raise bad_parameter("datetime", "the period needs a start and an end")
+        return None, 7
+    days = (end - start).total_seconds() / 86_400
+    if not 1 <= days <= 366:
+        raise bad_parameter("datetime", "the period is from 1 to 366 days")
+    return end, round(days)
+
+
+PERIOD = Annotated[
+    str | None,
+    Query(
+        alias="datetime",
+        description="the period, start/end (default: the 7 days up to now)",
+        examples=["2026-11-01T00:00:00Z/2026-11-08T00:00:00Z"],
+    ),
+]
+
+
+@router.get("", summary="Every border section's impact level over a period")
+async def sections(
+    engine: Engine, caller: CallerDep, geo: Geo, settings: SettingsDep, period: PERIOD = None
+) -> Response:
+    end, days = _period(period)
+    levels = await impact.section_levels(engine, caller, geo, settings, end=end, days=days)
     return _json({"sections": [s.as_dict() for s in levels.values()]})
 
 
 @router.get("/{section_id}", summary="One section's impact level and the history of overrides")
 async def section(
-    section_id: str, engine: Engine, caller: CallerDep, geo: Geo, settings: SettingsDep
+    section_id: str,
+    engine: Engine,
+    caller: CallerDep,
+    geo: Geo,
+    settings: SettingsDep,
+    period: PERIOD = None,
 ) -> Response:
-    return _json(await impact.section(engine, caller, geo, settings, section_id))
+    end, days = _period(period)
+    return _json(
+        await impact.section(engine, caller, geo, settings, section_id, end=end, days=days)
+    )
 
 
 @router.post(
