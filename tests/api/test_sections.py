@@ -115,3 +115,16 @@ async def test_levels_of_another_period(client, db):
     assert all(s["incidents"] == 0 for s in now["sections"])
     bad = await client.get(f"{URL}?datetime=2026-06-01T00:00:00Z/..")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "datetime"
+
+
+async def test_only_a_pcc_administrator_sets_levels(db, geography):
+    from geo_service.services import impact
+    from geo_service.store.visibility import Caller
+
+    for caller in (Caller("BIH_BP", "admin"), Caller("PCC", "analyst")):
+        with pytest.raises(impact.Forbidden):
+            await impact.set_override(db, caller, geography, "BIH-SRB-07", "high", "a reason")
+    made = await impact.set_override(
+        db, Caller("PCC", "admin"), geography, "BIH-SRB-07", "high", "a reason"
+    )
+    assert made["level"] == "high" and made["set_by"] == "PCC"
