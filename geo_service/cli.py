@@ -250,12 +250,7 @@ async def _load(engine: Any, geo: Any, frame: Any) -> int:
     from geo_service.services.readers import Table
     from geo_service.store.visibility import SERVICE
 
-    table = Table(
-        frame.drop(columns="geometry"),
-        frame.geometry.x.to_numpy(),
-        frame.geometry.y.to_numpy(),
-        [],
-    )
+    table = Table.of_points(frame)
     report = await bulk_import.import_table(engine, SERVICE, geo, table)
     return report.created
 

@@ -11,7 +11,7 @@ from geo_service.services import hotspots, impact, incidents
 from geo_service.services.errors import NotFound, ServiceError
 from geo_service.services.hexes import hex_page
 from geo_service.services.layer_catalog import Layer
-from geo_service.services.result_cache import ResultCache
+from geo_service.services.result_cache import ResultCache, kept
 from geo_service.settings import Settings
 from geo_service.store import reference_features
 from geo_service.store.incidents import IncidentFilter
@@ -100,7 +100,7 @@ async def items(
     more = len(rows) > limit
     rows = rows[:limit]
     features = [_feature(layer, r) for r in rows]
-    await _add_computed(engine, caller, geo, settings, layer, features)
+    await _add_computed(engine, caller, geo, settings, layer, features, cache)
     return incidents.Page(features, str(rows[-1].fid) if more else None)
 
 
@@ -110,19 +110,22 @@ async def computed_values(
     geo: Geography | None,
     settings: Settings | None,
     layer: Layer,
+    cache: ResultCache | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The computed properties of `layer`'s features, by feature id."""
+    """The computed properties of `layer`'s features, by feature id (from `cache` while the
+    incidents are unchanged: every page and tile of the layer needs the same ones)."""
     if not layer.computed:
         return {}
     assert geo is not None and settings is not None, "impact levels need geography, settings"
-    levels = await impact.section_levels(engine, caller, geo, settings)
-    return {
-        sid: {
-            "impact_level": s.level,
-            "impact_computed": s.computed,
+
+    async def make() -> dict[str, dict[str, Any]]:
+        levels = await impact.section_levels(engine, caller, geo, settings)
+        return {
+            sid: {"impact_level": s.level, "impact_computed": s.computed}
+            for sid, s in levels.items()
         }
-        for sid, s in levels.items()
-    }
+
+    return await kept(cache, ("computed", layer.id, caller), make, lambda v: 200 * len(v))
 
 
 async def _add_computed(
@@ -132,8 +135,9 @@ async def _add_computed(
     settings: Settings | None,
     layer: Layer,
     features: list[dict[str, Any]],
+    cache: ResultCache | None = None,
 ) -> None:
-    values = await computed_values(engine, caller, geo, settings, layer)
+    values = await computed_values(engine, caller, geo, settings, layer, cache)
     for f in features:
         f["properties"].update(
             {k: v for k, v in values.get(str(f["id"]), {}).items() if k in layer.computed}

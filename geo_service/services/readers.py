@@ -48,6 +48,17 @@ class Table:
     lat: np.ndarray
     errors: list[FieldError]
 
+    @classmethod
+    def of_points(cls, frame: gpd.GeoDataFrame) -> "Table":
+        """A table of incidents made in memory (demo, synthetic): every geometry a point."""
+        points = frame.geometry
+        return cls(
+            pd.DataFrame(frame.drop(columns=points.name)),
+            points.x.to_numpy(),
+            points.y.to_numpy(),
+            [],
+        )
+
 
 def format_of(path: Path) -> str:
     suffix = path.suffix.lower()

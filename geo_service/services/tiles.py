@@ -76,7 +76,7 @@ async def vector_tile(
     return await kept(
         cache,
         ("tile", layer.id, tile, where, resolution, caller),
-        lambda: _make(engine, caller, geo, layer, where, tile, resolution, settings),
+        lambda: _make(engine, caller, geo, layer, where, tile, resolution, settings, cache=cache),
         lambda made: len(made.content),
     )
 
@@ -90,6 +90,8 @@ async def _make(
     tile: Tile,
     resolution: int | None,
     settings: Settings | None = None,
+    *,
+    cache: ResultCache | None = None,
 ) -> VectorTile:
     if layer.source.get("by") in ("gi-star", "emerging"):
         raise NotFound(f"{layer.id!r} is served as features, not tiles")
@@ -128,7 +130,7 @@ async def _make(
                 centres=clusters.centres,
             )
             return VectorTile(content, cluster_at if aggregated else None)
-        values = await layer_features.computed_values(engine, caller, geo, settings, layer)
+        values = await layer_features.computed_values(engine, caller, geo, settings, layer, cache)
         computed = {name: {key: v[name] for key, v in values.items()} for name in layer.computed}
         content = await tiles.reference_tile(
             conn,

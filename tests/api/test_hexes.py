@@ -19,9 +19,7 @@ URL = "/ogc/collections/incident-hexes/items"
 @pytest.fixture
 async def points(db, geography):
     frame = synthetic.incidents(geography, 2_000, seed=21)
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     report = await bulk_import.import_table(db, SERVICE, geography, table)
     assert report.created == 2_000
     return frame

@@ -20,9 +20,7 @@ EMERGING = "/ogc/collections/emerging-hotspots/items"
 
 
 async def import_frame(db, geography, frame):
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     report = await bulk_import.import_table(db, SERVICE, geography, table)
     assert report.created == len(frame)
 

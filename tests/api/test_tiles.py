@@ -43,9 +43,7 @@ def inside(frame, tile: Tile, margin: float = 0.0):
 @pytest.fixture
 async def points(db, geography):
     frame = synthetic.incidents(geography, 3_000, seed=5)
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     report = await bulk_import.import_table(db, SERVICE, geography, table)
     assert report.created == 3_000
     return frame

@@ -26,9 +26,7 @@ async def stored(db, geography):
         start=datetime(2025, 1, 1, tzinfo=UTC),
         end=datetime(2026, 11, 1, tzinfo=UTC),
     )
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     assert (await bulk_import.import_table(db, SERVICE, geography, table)).created == 3_000
     frame["when"] = pd.to_datetime(frame["occurred_at"], utc=True)
     return frame

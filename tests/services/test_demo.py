@@ -59,9 +59,7 @@ def test_the_same_seed_gives_the_same_incidents(geography, scenarios, tmp_path):
 
 async def test_every_incident_passes_the_imports_checks(db, geography, scenarios):
     frame = demo.generate(geography, scenarios["surge"], date(2026, 5, 1), END, seed=5)
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     report = await bulk_import.import_table(db, SERVICE, geography, table)
     assert report.created == len(frame) and not report.rejected
 

@@ -9,9 +9,7 @@ from geo_service.services.readers import Table
 
 def rows_of(geography, n: int, seed: int):
     frame = synthetic.incidents(geography, n, seed=seed)
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     rows, errors = incident_rows.from_frame(table.frame, table.lon, table.lat)
     assert not errors
     return incident_rows.with_persons_filled(rows)

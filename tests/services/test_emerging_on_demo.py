@@ -31,9 +31,7 @@ async def sections_found(db, geography, settings, name: str, seed: int) -> tuple
     recent incidents lie at (the one a hot cell's incidents belong to)."""
     scenario = load_scenario(settings.scenarios_dir, name)
     frame = demo.generate(geography, scenario, date(2024, 12, 1), date(2026, 11, 29), seed=seed)
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     assert (await bulk_import.import_table(db, SERVICE, geography, table)).created == len(frame)
     how = ANALYSIS[name]
     page = await hotspots.emerging_page(

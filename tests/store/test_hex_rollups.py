@@ -26,9 +26,7 @@ URL = "/api/v1/incidents"
 async def stored(client, db, geography):
     """Imported, posted, patched, soft-deleted and hard-deleted incidents."""
     frame = synthetic.incidents(geography, 600, seed=44)
-    table = Table(
-        frame.drop(columns="geometry"), frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), []
-    )
+    table = Table.of_points(frame)
     assert (await bulk_import.import_table(db, SERVICE, geography, table)).created == 600
     ids = []
     for i, (x, y) in enumerate([(19.11, 44.40), (19.30, 43.78), (18.35, 42.70)]):
