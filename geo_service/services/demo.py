@@ -59,10 +59,9 @@ class Placer:
         p = np.exp(-0.5 * (d / sd_m) ** 2)
         return idx, p / p.sum()
 
-    def along(self, section: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Segments of one section, or of every monitored section, equally likely."""
-        idx = self.monitored if section is None else np.flatnonzero(self.section == section)
-        return idx, np.full(len(idx), 1.0 / len(idx))
+    def along(self, section: str) -> tuple[np.ndarray, np.ndarray]:
+        """The segments of one section, equally likely."""
+        return _evenly(np.flatnonzero(self.section == section))
 
     def place(
         self,
@@ -105,8 +104,12 @@ class Placer:
         return np.round(lon, 6), np.round(lat, 6)
 
     def border_segments(self, border: str) -> tuple[np.ndarray, np.ndarray]:
-        idx = self.monitored[self.border[self.monitored] == border]
-        return idx, np.full(len(idx), 1.0 / len(idx))
+        """The segments of one monitored border, equally likely."""
+        return _evenly(self.monitored[self.border[self.monitored] == border])
+
+
+def _evenly(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return idx, np.full(len(idx), 1.0 / len(idx))
 
 
 def _daily_volume(scenario: dict[str, Any], days: pd.DatetimeIndex, scale: float) -> np.ndarray:
