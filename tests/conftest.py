@@ -4,6 +4,7 @@
 GEO_SERVICE_TEST_DATABASE_URL; tests never touch the service's own database.
 """
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -95,6 +96,25 @@ async def app(engine: AsyncEngine, settings: Settings) -> AsyncIterator[object]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+def caught_up(app: object, engine: AsyncEngine):
+    """Wait until the app's change listener has had every notice committed before the call
+    (notices arrive in commit order: a marker sent now arrives after them)."""
+
+    async def wait() -> None:
+        changes = app.state.changes  # type: ignore[attr-defined]
+        queue = changes.subscribe()
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT pg_notify('geo_service_changes', 'caught-up')"))
+            while (await asyncio.wait_for(queue.get(), 5))["op"] != "caught-up":
+                pass
+        finally:
+            changes.unsubscribe(queue)
+
+    return wait
 
 
 @pytest.fixture

@@ -147,7 +147,10 @@ async def test_unchanged_tiles_are_304_and_changed_ones_are_not(client, points):
     assert changed.status_code == 200 and changed.headers["etag"] != etag
 
 
-async def test_kept_tiles_are_reused_until_the_incidents_change(client, points, app, monkeypatch):
+async def test_kept_tiles_are_reused_until_the_incidents_change(
+    client, points, app, monkeypatch, caught_up
+):
+    await caught_up()  # the notice of the points' import has arrived: nothing changes now
     made = []
     real = tile_service._make
 
