@@ -171,6 +171,81 @@ def import_file(
     typer.echo(orjson.dumps(summary).decode())
 
 
+FilterOption = Annotated[list[str] | None, typer.Option(help="one or more (repeat or comma)")]
+
+
+def _selection(
+    datetime: str | None,
+    bbox: str | None,
+    category: list[str] | None,
+    agency: list[str] | None,
+    nationality: list[str] | None,
+    border_section: list[str] | None,
+    crossing_point: list[str] | None,
+) -> Any:
+    """The incident filter the API's parameters of the same names make (one parser)."""
+    from geo_service.api.deps import incident_filter
+    from geo_service.api.problems import HTTPProblem
+
+    try:
+        return asyncio.run(
+            incident_filter(
+                bbox=bbox,
+                datetime=datetime,
+                category=category,
+                agency=agency,
+                nationality=nationality,
+                crossing_point=crossing_point,
+                border_section=border_section,
+            )
+        )
+    except HTTPProblem as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Option(dir_okay=False, help="FILE.geojson, .csv or .gpkg")],
+    format: Annotated[
+        str | None, typer.Option(help="geojson, csv or gpkg (default: from --out)")
+    ] = None,
+    datetime: Annotated[
+        str | None, typer.Option(help="RFC 3339 instant or interval start/end, `..` open")
+    ] = None,
+    bbox: Annotated[str | None, typer.Option(help="minLon,minLat,maxLon,maxLat")] = None,
+    category: FilterOption = None,
+    agency: FilterOption = None,
+    nationality: FilterOption = None,
+    border_section: FilterOption = None,
+    crossing_point: FilterOption = None,
+) -> None:
+    """Export a selection of incidents, with the filters of the layers and the API."""
+    from geo_service.services import exports
+    from geo_service.services.errors import InvalidInput
+    from geo_service.store.visibility import SERVICE
+
+    fmt = format or out.suffix.lstrip(".").lower()
+    where = _selection(
+        datetime, bbox, category, agency, nationality, border_section, crossing_point
+    )
+
+    async def work(engine: Any) -> int:
+        made = await exports.export(engine, SERVICE, where, fmt, get_settings())
+        with out.open("wb") as f:
+            async for piece in made.pieces:
+                f.write(piece)
+        return made.matched
+
+    try:
+        matched = _run(work)
+    except InvalidInput as exc:
+        for e in exc.errors:
+            typer.echo(f"{e.field}: {e.reason}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{matched} incidents written to {out}")
+
+
 def _write_rejected(out: Path, frame: Any, report: Any) -> None:
     import pandas as pd
 

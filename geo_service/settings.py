@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     impact_high: float = 2.0
     impact_critical: float = 4.0
     impact_min_rate: float = 0.1
+    # Largest selection one export may hold, in incidents, and the seconds its statements
+    # may run.
+    export_max_incidents: int = 2_000_000
+    export_timeout_s: float = 900.0
     # Seconds between checks for alerts in each process (0: none; one process checks at a time).
     alert_interval_s: float = 60.0
 

@@ -179,3 +179,26 @@ def running(text_: str) -> bool:
         except OSError:
             continue
     return False
+
+
+async def test_export_writes_the_selection(settings, geography, db, tmp_path):
+    path = tmp_path / "incidents.csv"
+    frame = synthetic.incidents(geography, 300, seed=8)
+    synthetic.write(frame, str(path))
+    assert run(settings, "import", str(path)).returncode == 0
+    out = tmp_path / "bih.gpkg"
+    result = run(settings, "export", "--out", str(out), "--agency", "BIH_BP", "--category",
+                 "unauthorised_crossing,migrant_smuggling")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    read = gpd.read_file(out, layer="incidents")
+    expected = frame[
+        (frame["agency"] == "BIH_BP")
+        & frame["category"].isin(["unauthorised_crossing", "migrant_smuggling"])
+    ]
+    assert sorted(read["external_ref"]) == sorted(expected["external_ref"])
+    assert f"{len(expected)} incidents written" in result.stdout
+
+    refused = run(settings, "export", "--out", str(tmp_path / "x.xlsx"))
+    assert refused.returncode == 2 and "format: must be one of geojson, csv, gpkg" in refused.stderr
+    bad = run(settings, "export", "--out", str(out), "--category", "sheep")
+    assert bad.returncode == 2 and "category: unknown code 'sheep'" in bad.stderr

@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from geo_service import __version__
 from geo_service.api import problems
 from geo_service.api.routes import (
+    exports,
     health,
     imports,
     incidents,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sections.router,
         sections.alerts_router,
         stream.router,
+        exports.router,
         health.router,
     ):
         app.include_router(router)

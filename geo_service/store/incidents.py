@@ -224,7 +224,7 @@ def matching(stmt: Select[Any], where: IncidentFilter) -> Select[Any]:
     return stmt
 
 
-def _iso(column: Any) -> Any:
+def iso_time(column: Any) -> Any:
     """A time as the API writes it (datetime.isoformat in UTC, `Z` for +00:00)."""
     utc = func.timezone("UTC", column)
     whole = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"), type_=Text)
@@ -251,7 +251,7 @@ for _name in (
     "h3_cell",
 ):  # fmt: skip
     if _name in _TIMES:
-        value = _iso(_i[_name])
+        value = iso_time(_i[_name])
     elif _name == "apprehensions":
         value = _groups.element
     elif _name == "h3_cell":
