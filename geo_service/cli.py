@@ -246,6 +246,53 @@ def export(
     typer.echo(f"{matched} incidents written to {out}")
 
 
+@app.command("report")
+def report(
+    out: Annotated[Path, typer.Option(dir_okay=False, help="FILE.html")],
+    period: Annotated[str, typer.Option(help="day or week")] = "day",
+    date: Annotated[
+        str | None, typer.Option(help="the (last) day, YYYY-MM-DD; default yesterday")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="en, bs or sr-Cyrl")] = "en",
+    bbox: Annotated[str | None, typer.Option(help="minLon,minLat,maxLon,maxLat")] = None,
+    category: FilterOption = None,
+    agency: FilterOption = None,
+    nationality: FilterOption = None,
+    border_section: FilterOption = None,
+    crossing_point: FilterOption = None,
+) -> None:
+    """The PCC's daily or weekly situation report as one HTML file that opens offline."""
+    import datetime as dt
+
+    from geo_service.geo.reference import load_geography
+    from geo_service.services import reports
+    from geo_service.services.errors import InvalidInput
+    from geo_service.store.visibility import SERVICE
+
+    settings = get_settings()
+    try:
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        typer.echo(f"date: {date!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(2) from None
+    where = _selection(None, bbox, category, agency, nationality, border_section, crossing_point)
+    geo = load_geography(settings.borders_dir)
+
+    async def work(engine: Any) -> str:
+        return await reports.situation_report(
+            engine, SERVICE, geo, settings, where, kind=period, day=day, lang=lang
+        )
+
+    try:
+        html = _run(work)
+    except InvalidInput as exc:
+        for e in exc.errors:
+            typer.echo(f"{e.field}: {e.reason}", err=True)
+        raise typer.Exit(2) from None
+    out.write_text(html, encoding="utf-8")
+    typer.echo(f"report written to {out}")
+
+
 def _write_rejected(out: Path, frame: Any, report: Any) -> None:
     import pandas as pd
 

@@ -26,6 +26,7 @@ from geo_service.store import migrate
 from geo_service.store.db import create_engine
 from geo_service.store.reference import load_reference
 
+pytest_plugins = ["tests.browser"]  # the `browser` fixture
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATABASE_URL = os.environ.get(
     "GEO_SERVICE_TEST_DATABASE_URL", local_database_url("geo_service_test")

@@ -20,6 +20,7 @@ from geo_service.api.routes import (
     incidents,
     layers,
     ogc,
+    reports,
     sections,
     stream,
     tiles,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sections.alerts_router,
         stream.router,
         exports.router,
+        reports.router,
         health.router,
     ):
         app.include_router(router)

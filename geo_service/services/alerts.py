@@ -43,7 +43,7 @@ async def check(
     now = now or datetime.now(UTC)
     levels = await impact.section_levels(engine, SHARED, geo, settings, end=now)
     week = IncidentFilter(start=now - timedelta(days=7), end=now)
-    _, cells = await hotspots._gi_star(engine, SHARED, geo, week, HOT_SPOT_RESOLUTION)
+    _, cells = await hotspots.gi_star_cells(engine, SHARED, geo, week, HOT_SPOT_RESOLUTION)
     raised: list[dict[str, Any]] = []
     async with engine.begin() as conn:
         if not await store.take_lock(conn):
@@ -89,6 +89,13 @@ async def latest(engine: AsyncEngine, limit: int = 100) -> list[dict[str, Any]]:
 async def by_id(engine: AsyncEngine, ids: list[int]) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         return [as_dict(r) for r in await store.latest(conn, len(ids), ids)]
+
+
+async def raised_between(
+    engine: AsyncEngine, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        return [as_dict(r) for r in await store.raised_between(conn, start, end)]
 
 
 async def keep_checking(

@@ -90,7 +90,7 @@ async def _counts(
     return y
 
 
-async def _gi_star(
+async def gi_star_cells(
     engine: AsyncEngine, caller: Caller, geo: Geography, where: IncidentFilter, resolution: int
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     cells, w = study_area(geo, resolution)
@@ -130,7 +130,7 @@ async def hotspot_page(
     cells, properties = await kept(
         cache,
         ("hotspots", caller, where, res),
-        lambda: _gi_star(engine, caller, geo, where, res),
+        lambda: gi_star_cells(engine, caller, geo, where, res),
         lambda made: 300 * len(made[1]),
     )
     return _page(cells, properties, limit, after)

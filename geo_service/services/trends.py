@@ -14,7 +14,7 @@ from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
 
 BY = ("category", "agency", "nationality", "section", "hexagon")
-STEP_DAYS = {"daily": 1, "weekly": 7, "monthly": 30.44}
+STEP_DAYS = {"hourly": 1 / 24, "daily": 1, "weekly": 7, "monthly": 30.44}
 MAX_PERIODS = 1_000
 MAX_SERIES = 500
 LOW_BASELINE = 10  # fewer incidents before than this: no percentage is meaningful
@@ -78,9 +78,11 @@ async def trends(
     by: str | None,
     step: str,
     resolution: int = 7,
+    zone: str = "UTC",
 ) -> dict[str, Any]:
     """Series per key and period over `where`'s window (default: the last 30 days), with
-    each key's change against the window before and the same window a year before."""
+    each key's change against the window before and the same window a year before; periods
+    begin at midnight (or on the hour) in the time zone `zone`."""
     if by is not None and by not in BY:
         raise InvalidInput(errors=[FieldError("by", f"must be one of {', '.join(BY)}")])
     if step not in STEP_DAYS:
@@ -101,8 +103,9 @@ async def trends(
     }
     async with engine.connect() as conn:
         rows = await store.series(
-            conn, caller, _window(where, *windows["now"]), by=by, step=step, resolution=resolution
-        )
+            conn, caller, _window(where, *windows["now"]), by=by, step=step,
+            resolution=resolution, zone=zone,
+        )  # fmt: skip
         keys = {r[0] for r in rows}
         if len(keys) > MAX_SERIES:
             raise InvalidInput(

@@ -1,6 +1,7 @@
 """Alerts and the last state seen of each subject they are about."""
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
@@ -50,4 +51,14 @@ async def latest(
     stmt = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     if ids is not None:
         stmt = stmt.where(alerts.c.id.in_(list(ids)))
+    return (await conn.execute(stmt)).all()
+
+
+async def raised_between(conn: AsyncConnection, start: datetime, end: datetime) -> Sequence[Any]:
+    """The alerts raised in [start, end), oldest first."""
+    stmt = (
+        select(alerts)
+        .where(alerts.c.raised_at >= start, alerts.c.raised_at < end)
+        .order_by(alerts.c.raised_at, alerts.c.id)
+    )
     return (await conn.execute(stmt)).all()

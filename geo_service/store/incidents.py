@@ -353,3 +353,10 @@ async def features_by_id(
         deleted=True,
     ).where(c.id.in_(list(ids)))
     return (await conn.execute(stmt.order_by(c.id))).all()
+
+
+async def data_state(conn: AsyncConnection, caller: Caller) -> tuple[int, datetime | None]:
+    """How many incidents `caller` sees and when the last of them changed."""
+    stmt = visible_incidents(caller, func.count(), func.max(incidents.c.updated_at))
+    count, changed = (await conn.execute(stmt)).one()
+    return int(count), changed

@@ -11,7 +11,7 @@ from geo_service.store.incidents import IncidentFilter, matching
 from geo_service.store.models import apprehensions, incidents
 from geo_service.store.visibility import Caller, visible_incidents
 
-TRUNC = {"daily": "day", "weekly": "week", "monthly": "month"}
+TRUNC = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month"}
 
 
 def _key(by: str, resolution: int) -> Any:
@@ -33,15 +33,15 @@ async def series(
     by: str | None,
     step: str | None,
     resolution: int = 7,
+    zone: str = "UTC",
 ) -> Sequence[Any]:
-    """Rows of `key` (None when not grouped), `start` of the period (None when not split),
+    """Rows of `key` (None when not grouped), `start` of the period (None when not split;
+    periods begin at midnight, or on the hour, in the time zone `zone`),
     `incidents`, `persons_involved`, `persons_apprehended`; for `by="nationality"` the
     incidents with persons of that nationality and those persons."""
     c = incidents.c
     key = _key(by, resolution) if by else literal(None)
-    period = (
-        func.date_trunc(TRUNC[step], func.timezone("UTC", c.occurred_at)) if step else literal(None)
-    )
+    period = func.date_trunc(TRUNC[step], c.occurred_at, zone) if step else literal(None)
     if by == "nationality":
         persons = func.sum(apprehensions.c.persons)
         stmt = matching(

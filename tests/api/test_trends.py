@@ -87,7 +87,7 @@ def test_change_labels(now, before, label):
     ("query", "field"),
     [
         ("by=weather", "by"),
-        ("step=hourly", "step"),
+        ("step=minutely", "step"),
         ("step=daily&datetime=2000-01-01T00:00:00Z/2026-01-01T00:00:00Z", "step"),
     ],
 )

@@ -1,33 +1,14 @@
 """The map page in a real Chromium: its layer control is the layer catalog, in the page's
 language; incident layers come as vector tiles; nothing is fetched from outside."""
 
-import os
-import shutil
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from geo_service.services.layer_catalog import load_catalog
-
-
-def chromium() -> str:
-    path = os.environ.get("GEO_SERVICE_CHROMIUM") or shutil.which("chromium")
-    assert path, "no Chromium: `./dev test` installs Debian's chromium package"
-    return path
 
 
 @pytest.fixture(scope="module")
 def server(live_server: str) -> str:
     return live_server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "bs", "sr-Cyrl"])

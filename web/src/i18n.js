@@ -1,15 +1,12 @@
-// User-interface strings in English, Bosnian (Latin) and Serbian (Cyrillic); layer titles
+// The user interface speaks English, Bosnian (Latin) and Serbian (Cyrillic): one file of
+// strings per language in i18n/ (the situation reports read the same files); layer titles
 // come from the layer catalog itself.
 "use strict";
-const STRINGS = {
-  en: { layers: "Layers", incidents: "incidents" },
-  bs: { layers: "Slojevi", incidents: "incidenata" },
-  "sr-Cyrl": { layers: "Слојеви", incidents: "инцидената" },
-};
+const LANGUAGES = ["en", "bs", "sr-Cyrl"];
 
 function pickLanguage(search, browserLanguages) {
   const asked = new URLSearchParams(search).get("lang");
-  if (asked && STRINGS[asked]) return asked;
+  if (asked && LANGUAGES.includes(asked)) return asked;
   for (const tag of browserLanguages || []) {
     const t = tag.toLowerCase();
     if (t === "sr" || t.startsWith("sr-cyrl") || t === "sr-rs") return "sr-Cyrl";
@@ -17,4 +14,8 @@ function pickLanguage(search, browserLanguages) {
     if (t.startsWith("en")) return "en";
   }
   return "en";
+}
+
+function loadStrings(lang) {
+  return fetch(`/static/i18n/${lang}.json`).then((r) => r.json());
 }

@@ -30,7 +30,7 @@ async def trends(
         str | None,
         Query(description="category, agency, nationality, section or hexagon (none: all)"),
     ] = None,
-    step: Annotated[str, Query(description="daily, weekly or monthly")] = "daily",
+    step: Annotated[str, Query(description="hourly, daily, weekly or monthly")] = "daily",
     resolution: Annotated[int, Query(ge=5, le=9, description="H3 resolution of by=hexagon")] = 7,
 ) -> Response:
     body = await service.trends(engine, caller, where, by=by, step=step, resolution=resolution)
