@@ -56,9 +56,9 @@ function referenceStyle(layer, feature) {
   return { color: "#ffffff", weight: 2 };
 }
 
-function makeLayer(layer) {
+function makeLayer(layer, filters) {
   if (layer.tiled) {
-    return L.vectorGrid.protobuf(layer.links.tiles, {
+    return L.vectorGrid.protobuf(withQuery(layer.links.tiles, filters), {
       minZoom: layer.minZoom,
       maxZoom: layer.maxZoom,
       rendererFactory: L.canvas.tile,
