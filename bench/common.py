@@ -1,6 +1,7 @@
 """What the benchmark scripts share: their own database on the project's server, free
 ports, servers started and stopped around a measurement, and latency figures."""
 
+import asyncio
 import contextlib
 import math
 import socket
@@ -39,7 +40,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(command: Sequence[str], env: dict[str, str], ready: str) -> Iterator[None]:
+def running(
+    command: Sequence[str], env: dict[str, str], ready: str
+) -> Iterator[subprocess.Popen[bytes]]:
     """A server process for the duration of the block, once `ready` answers 200."""
     server = subprocess.Popen(
         list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -56,7 +59,7 @@ def running(command: Sequence[str], env: dict[str, str], ready: str) -> Iterator
             time.sleep(0.25)
         else:
             raise RuntimeError(f"{ready} never answered")
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait(30)
@@ -66,3 +69,36 @@ def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (nearest rank) of `values`."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def ensure_synthetic_rows(url: str, geo, rows: int, seed: int) -> tuple[str, str]:
+    """The store holding exactly `rows` synthetic incidents; their first and last day."""
+    from geo_service.services import bulk_import, synthetic
+    from geo_service.services.readers import Table
+    from geo_service.settings import Settings
+    from geo_service.store.db import create_engine
+    from geo_service.store.reference import load_reference
+    from geo_service.store.visibility import SERVICE
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        held = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
+        if held != rows:
+            print(f"loading {rows:,} synthetic incidents (held {held:,})", flush=True)
+            conn.execute("TRUNCATE incidents, apprehensions")
+
+            async def load() -> None:
+                engine = create_engine(Settings(database_url=url, statement_timeout_s=3600))
+                async with engine.begin() as c:
+                    await load_reference(c, geo)
+                frame = synthetic.incidents(geo, rows, seed=seed)
+                table = Table.of_points(frame)
+                await bulk_import.import_table(engine, SERVICE, geo, table)
+                await engine.dispose()
+
+            asyncio.run(load())
+            conn.execute("VACUUM ANALYZE incidents")
+            conn.execute("VACUUM ANALYZE apprehensions")
+        first, last = conn.execute(
+            "SELECT min(occurred_at), max(occurred_at) FROM incidents"
+        ).fetchone()
+    return first, last

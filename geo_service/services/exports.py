@@ -33,7 +33,7 @@ MEDIA_TYPES = {
 FORMATS = tuple(MEDIA_TYPES)
 BOM = "\ufeff".encode()
 PIECE_BYTES = 256 * 1024  # pass data on in pieces of about this size
-BATCH_ROWS = 20_000  # rows read from the database at a time
+BATCH_ROWS = 5_000  # rows read from the database at a time
 FLOATS = ("longitude", "latitude", "location_accuracy_m", "distance_to_border_m")
 INTEGERS = ("persons_apprehended", "minors", "women")
 

@@ -190,3 +190,25 @@ async def test_the_same_data_makes_the_same_file(db, geography, settings, stored
         db, geography, settings, lang="bs", where=IncidentFilter(agencies=("SRB_BP",))
     )
     assert other != first and "Agencija: SRB_BP" in parsed(other).texts["filters"]
+
+
+async def test_the_alerts_raised_in_the_period_are_listed(db, geography, settings, stored):
+    from sqlalchemy import text
+
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO alerts (kind, subject, level, detail, raised_at) VALUES "
+                "('section-level', 'BIH-SRB-07', 'high', '{}', :inside), "
+                "('hot-spot', '871ec5a6bffffff', 'hot-99', '{}', :outside)"
+            ),
+            {
+                "inside": datetime(2026, 11, 20, 23, 30, tzinfo=ZONE),
+                "outside": datetime(2026, 11, 21, 0, 30, tzinfo=ZONE),
+            },
+        )
+    listed = list(parsed(await make(db, geography, settings)).cells["alerts"].values())
+    assert listed == [
+        {"time": "2026-11-20 23:30", "kind": "section impact level", "subject": "BIH-SRB-07",
+         "level": "high"}
+    ]  # fmt: skip
