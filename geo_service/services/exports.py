@@ -34,6 +34,7 @@ FORMATS = tuple(MEDIA_TYPES)
 BOM = "\ufeff".encode()
 PIECE_BYTES = 256 * 1024  # pass data on in pieces of about this size
 BATCH_ROWS = 5_000  # rows read from the database at a time
+GPKG_BATCH_ROWS = 20_000  # rows written to a GeoPackage at a time (each write opens the file)
 FLOATS = ("longitude", "latitude", "location_accuracy_m", "distance_to_border_m")
 INTEGERS = ("persons_apprehended", "minors", "women")
 
@@ -136,7 +137,7 @@ async def _gpkg(
         written = False
         async with engine.begin() as conn:
             await store.allow_seconds(conn, settings.export_timeout_s)
-            async for rows in store.flat_rows(conn, caller, where, BATCH_ROWS):
+            async for rows in store.flat_rows(conn, caller, where, GPKG_BATCH_ROWS):
                 frame = _frame([tuple(r) for r in rows])
                 await asyncio.to_thread(_write, frame, path, written)
                 written = True
@@ -154,5 +155,11 @@ async def _gpkg(
 
 def _write(frame: gpd.GeoDataFrame, path: Path, append: bool) -> None:
     pyogrio.write_dataframe(
-        frame, path, layer="incidents", driver="GPKG", append=append, geometry_type="Point"
+        frame,
+        path,
+        layer="incidents",
+        driver="GPKG",
+        append=append,
+        geometry_type="Point",
+        use_arrow=True,
     )
