@@ -204,6 +204,18 @@ def _selection(
         raise typer.Exit(2) from None
 
 
+def _run_or_refuse(work: Callable[[Any], Awaitable[T]]) -> T:
+    """`_run(work)`, a refusal told field by field (exit status 2)."""
+    from geo_service.services.errors import InvalidInput
+
+    try:
+        return _run(work)
+    except InvalidInput as exc:
+        for e in exc.errors:
+            typer.echo(f"{e.field}: {e.reason}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Option(dir_okay=False, help="FILE.geojson, .csv or .gpkg")],
@@ -222,7 +234,6 @@ def export(
 ) -> None:
     """Export a selection of incidents, with the filters of the layers and the API."""
     from geo_service.services import exports
-    from geo_service.services.errors import InvalidInput
     from geo_service.store.visibility import SERVICE
 
     fmt = format or out.suffix.lstrip(".").lower()
@@ -237,12 +248,7 @@ def export(
                 f.write(piece)
         return made.matched
 
-    try:
-        matched = _run(work)
-    except InvalidInput as exc:
-        for e in exc.errors:
-            typer.echo(f"{e.field}: {e.reason}", err=True)
-        raise typer.Exit(2) from None
+    matched = _run_or_refuse(work)
     typer.echo(f"{matched} incidents written to {out}")
 
 
@@ -266,7 +272,6 @@ def report(
 
     from geo_service.geo.reference import load_geography
     from geo_service.services import reports
-    from geo_service.services.errors import InvalidInput
     from geo_service.store.visibility import SERVICE
 
     settings = get_settings()
@@ -283,12 +288,7 @@ def report(
             engine, SERVICE, geo, settings, where, kind=period, day=day, lang=lang
         )
 
-    try:
-        html = _run(work)
-    except InvalidInput as exc:
-        for e in exc.errors:
-            typer.echo(f"{e.field}: {e.reason}", err=True)
-        raise typer.Exit(2) from None
+    html = _run_or_refuse(work)
     out.write_text(html, encoding="utf-8")
     typer.echo(f"report written to {out}")
 

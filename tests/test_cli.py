@@ -202,3 +202,17 @@ async def test_export_writes_the_selection(settings, geography, db, tmp_path):
     assert refused.returncode == 2 and "format: must be one of geojson, csv, gpkg" in refused.stderr
     bad = run(settings, "export", "--out", str(out), "--category", "sheep")
     assert bad.returncode == 2 and "category: unknown code 'sheep'" in bad.stderr
+
+
+async def test_report_writes_one_html_file(settings, db, tmp_path):
+    out = tmp_path / "brief.html"
+    result = run(settings, "report", "--out", str(out), "--period", "week", "--lang", "bs",
+                 "--date", "2026-11-20")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert '<html lang="bs">' in html and "Sedmični izvještaj o stanju" in html
+    assert "14.11.2026 – 20.11.2026" in html
+    refused = run(settings, "report", "--out", str(out), "--period", "month", "--lang", "de")
+    assert refused.returncode == 2
+    assert "period: 'month' is not one of day, week" in refused.stderr
+    assert "lang: 'de' is not one of en, bs, sr-Cyrl" in refused.stderr
