@@ -125,26 +125,34 @@ async def client(app: object, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClien
         yield c
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    """`geo-service serve` on `port` and `database_url`, once it answers /readyz."""
+    env = {**os.environ, "DATABASE_URL": database_url, "GEO_SERVICE_ALERT_INTERVAL_S": "0"}
+    command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(120):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.25)
+    process.terminate()
+    raise RuntimeError("the service did not start")
+
+
 @pytest.fixture(scope="session")
 def live_server(migrated: str) -> Iterator[str]:
     """The service running as its own process on a free port, on the test database."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": migrated, "GEO_SERVICE_ALERT_INTERVAL_S": "0"}
-    command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    port = free_port()
+    process = start_server(migrated, port)
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
-        else:
-            raise RuntimeError("the service did not start")
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(20)

@@ -54,7 +54,7 @@ def test_the_report_draws_offline_from_the_file_alone(report_file, browser):
     assert requests == [report_file.as_uri()]  # the file itself, nothing else
     layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     assert [x.strip() for x in layers] == [
-        "Države", "Granični sektori po nivou uticaja", "Granice", "Incidenti po šestougaoniku",
+        "Države", "Dionice granice po nivou uticaja", "Granice", "Incidenti po heksagonu",
         "Žarišta i hladne tačke", "Granični prelazi",
     ]  # fmt: skip
     drawn = page.locator(".leaflet-overlay-pane path").count()

@@ -1,0 +1,117 @@
+"""The wall map in a real Chromium at 1080p: it draws hexagons, sections and crossing points
+and the panel's figures are the API's; text is readable from afar; an incident POSTed while
+it is open pulses on it within 2 s; when the service goes away it says since when its data
+are, and it comes back by itself. Nothing is asked outside the service's origin."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from geo_service.services import synthetic
+from tests.conftest import ROOT, free_port, start_server
+from tests.factories import feature
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def load_recent(base: str, geography, tmp: Path) -> None:
+    """A week of incidents up to now, through the service's import."""
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    frame = synthetic.incidents(geography, 600, seed=31, start=end - timedelta(days=6), end=end)
+    path = tmp / "recent.geojson"
+    synthetic.write(frame, str(path))
+    response = httpx.post(
+        f"{base}/api/v1/imports",
+        content=path.read_bytes(),
+        headers={"Content-Type": "application/geo+json"},
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture(scope="module")
+def server(engine, live_server: str, geography, tmp_path_factory) -> str:
+    """The live service with the reference geography (the engine loads it) and a week."""
+    load_recent(live_server, geography, tmp_path_factory.mktemp("wall"))
+    return live_server
+
+
+def open_wall(browser, base: str, query: str = "lang=en"):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    outside: list[str] = []
+    page.on("request", lambda r: r.url.startswith(base) or outside.append(r.url))
+    page.goto(f"{base}/wall?{query}")
+    page.wait_for_selector("body[data-wall=ready]")
+    page.wait_for_selector("body[data-connection=live]")
+    return page, outside
+
+
+def test_the_wall_map_draws_the_situation(server, browser):
+    page, outside = open_wall(browser, server)
+    assert page.locator("path.wall-hex").count() > 10
+    assert page.locator("path.wall-section").count() >= 139
+    assert page.locator("path.wall-crossing").count() == 16
+    assert page.locator("path.wall-recent").count() > 0
+
+    start = page.evaluate("Date.now()")
+    since = datetime.fromtimestamp(start / 1000 - 7 * 86_400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    week = httpx.get(f"{server}/api/v1/trends?datetime={since}/..", timeout=30).json()
+    shown = int(page.locator("#count-7d").inner_text().replace(",", ""))
+    assert shown == week["series"][0]["total"]["incidents"]
+    assert page.locator("#categories-7d li").count() == 5
+
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('#panel li, #panel h2, #panel span, #clock')]"
+        ".map(e => parseFloat(getComputedStyle(e).fontSize))"
+    )
+    assert sizes and min(sizes) >= 24
+    clock = page.locator("#clock").inner_text()
+    sarajevo = datetime.now(UTC) + timedelta(hours=1)  # CET; the test date is in winter
+    assert clock[:2] == sarajevo.strftime("%H") or clock[:5] >= sarajevo.strftime("%H:%M")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "wall.png"))
+    assert outside == []
+    page.close()
+
+
+def test_a_new_incident_pulses_on_the_open_wall_within_two_seconds(server, browser):
+    page, outside = open_wall(browser, server, "lang=sr-Cyrl")
+    now = datetime.now(UTC).replace(microsecond=0)
+    body = feature(f"WALL-{time.time_ns()}", occurred_at=now.isoformat())
+    posted = httpx.post(f"{server}/api/v1/incidents", json=body, timeout=10)
+    assert posted.status_code == 201, posted.text
+    returned = time.monotonic()
+    incident = posted.json()["id"]
+    page.wait_for_selector(f".pulse[data-incident-id='{incident}']", timeout=2000)
+    assert time.monotonic() - returned < 2.0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "wall-new-incident.png"))
+    assert outside == []
+    page.close()
+
+
+def test_a_lost_connection_is_shown_and_healed(server, browser, migrated):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(migrated, port)
+    try:
+        page, _ = open_wall(browser, base, "lang=bs")
+        process.kill()  # gone at once, as a crash or a cut cable would take it
+        process.wait(20)
+        page.wait_for_selector("#offline:not([hidden])", timeout=10_000)
+        banner = page.locator("#offline").inner_text()
+        assert banner.startswith("Veza prekinuta — podaci od ")
+        assert page.evaluate("document.body.dataset.connection") == "lost"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "wall-offline.png"))
+
+        process = start_server(migrated, port)  # the same address again
+        page.wait_for_selector("#offline[hidden]", state="attached", timeout=15_000)
+        assert page.evaluate("document.body.dataset.connection") == "live"
+        page.close()
+    finally:
+        process.kill()
+        process.wait(20)
