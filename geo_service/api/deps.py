@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service import domain
 from geo_service.api.problems import HTTPProblem
+from geo_service.geo.h3cells import parse_cell
 from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError
 from geo_service.services.result_cache import ResultCache
@@ -107,6 +108,16 @@ def _codes(
     return codes
 
 
+def _cells(values: list[str] | None) -> tuple[int, ...]:
+    out = []
+    for text in _codes("cell", values):
+        cell = parse_cell(text)
+        if cell is None:
+            raise bad_parameter("cell", f"{text!r} is not an H3 cell of resolution 5 to 10")
+        out.append(cell)
+    return tuple(out)
+
+
 # Plain `def` dependencies would each run in a worker thread; these do no blocking work.
 async def incident_filter(
     bbox: Annotated[
@@ -129,6 +140,10 @@ async def incident_filter(
     border_section: Annotated[
         list[str] | None, Query(description="border section ids, e.g. BIH-SRB-07")
     ] = None,
+    cell: Annotated[
+        list[str] | None,
+        Query(description="H3 cells (resolution 5–10) the incidents lie in, e.g. 871ec5a6bffffff"),
+    ] = None,
 ) -> IncidentFilter:
     start, end = parse_datetime(datetime)
     return IncidentFilter(
@@ -142,6 +157,7 @@ async def incident_filter(
         ),
         crossing_points=_codes("crossing_point", crossing_point),
         border_sections=_codes("border_section", border_section),
+        cells=_cells(cell),
     )
 
 

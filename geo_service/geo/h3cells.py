@@ -39,3 +39,20 @@ def cells_by_resolution(lat: np.ndarray, lon: np.ndarray) -> dict[int, np.ndarra
 def cell_hex(cell: int) -> str:
     """The usual hex-string form of a cell stored as a signed integer."""
     return h3.int_to_str(int(cell))
+
+
+def cell_resolution(cell: int) -> int:
+    """The resolution of a cell stored as a signed integer."""
+    return int(h3i.get_resolution(int(cell)))
+
+
+def parse_cell(text: str) -> int | None:
+    """A cell given in hex-string form as the integer stored, or None when it is no valid
+    cell at a served resolution."""
+    try:
+        cell = h3.str_to_int(text.strip().lower())
+    except (ValueError, TypeError):
+        return None
+    if not h3.is_valid_cell(text.strip().lower()) or h3i.get_resolution(cell) not in H3_RESOLUTIONS:
+        return None
+    return int(cell)

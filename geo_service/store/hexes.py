@@ -58,6 +58,7 @@ def _kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
         and not where.nationalities
         and not where.crossing_points
         and not where.border_sections
+        and not where.cells
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     text,
     tuple_,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.geo.h3cells import cell_resolution
 from geo_service.store.db import raw_connection
 from geo_service.store.models import H3_COLUMNS, agencies, apprehensions, incidents
 from geo_service.store.visibility import Caller, visible_incidents
@@ -86,6 +88,8 @@ class IncidentFilter:
     nationalities: Sequence[str] = field(default_factory=tuple)
     crossing_points: Sequence[str] = field(default_factory=tuple)
     border_sections: Sequence[str] = field(default_factory=tuple)
+    # H3 cells (as integers) the incidents lie in, each at its own resolution.
+    cells: Sequence[int] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,13 @@ def matching(stmt: Select[Any], where: IncidentFilter) -> Select[Any]:
     ):
         if values:
             stmt = stmt.where(column.in_(list(values)))
+    if where.cells:
+        by_resolution: dict[int, list[int]] = {}
+        for cell in where.cells:
+            by_resolution.setdefault(cell_resolution(cell), []).append(cell)
+        stmt = stmt.where(
+            or_(*(c[f"h3_res{r}"].in_(cells) for r, cells in sorted(by_resolution.items())))
+        )
     if where.nationalities:
         stmt = stmt.where(
             exists().where(

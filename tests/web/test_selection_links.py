@@ -4,6 +4,7 @@ filters, and the report linked is the one for those filters."""
 
 import csv
 import io
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -38,14 +39,17 @@ def test_exports_and_reports_follow_the_page_filters(server, browser, tmp_path):
     csv_href = page.locator("#export-csv").get_attribute("href")
     assert csv_href.startswith("/api/v1/exports?format=csv") and "agency=BIH_BP" in csv_href
     assert "Izvoz" in page.locator(".selection-panel").inner_text()
+    assert "period=30d" in page.url and "agency=BIH_BP" in page.url
 
     with page.expect_download() as download:
         page.locator("#export-csv").click()
     saved = tmp_path / "export.csv"
     download.value.save_as(saved)
     rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    window = parse_qs(urlparse(csv_href).query)["datetime"][0]  # the page's period
     expected = httpx.get(
-        f"{server}/ogc/collections/incidents/items?limit=10000&{FILTERS}", timeout=30
+        f"{server}/ogc/collections/incidents/items?limit=10000&{FILTERS}&datetime={window}",
+        timeout=30,
     ).json()
     assert sorted(int(r["id"]) for r in rows) == sorted(f["id"] for f in expected["features"])
     assert rows and {r["agency"] for r in rows} == {"BIH_BP"}

@@ -1,6 +1,9 @@
 // Leaflet layers made from the layer catalog (GET /api/v1/layers): incident layers as vector
 // tiles, reference geography as GeoJSON read once.
 "use strict";
+// Leaflet.VectorGrid 1.3 marks a clicked feature's event as handled with a function Leaflet
+// 1.8 dropped; Leaflet reads the same mark (`_stopped`) on the event itself.
+if (!L.DomEvent.fakeStop) L.DomEvent.fakeStop = (e) => { e._stopped = true; };
 const CATEGORY_COLOURS = {
   unauthorised_crossing: "#e6550d",
   migrant_smuggling: "#d62728",
@@ -62,17 +65,22 @@ function makeLayer(layer, filters) {
       minZoom: layer.minZoom,
       maxZoom: layer.maxZoom,
       rendererFactory: L.canvas.tile,
+      interactive: true,
+      getFeatureId: (f) => f.properties.h3 || f.properties.id,
       vectorTileLayerStyles: { [layer.id]: vectorStyle(layer) },
     });
   }
   const group = L.geoJSON(null, {
+    // Areas drawn for reference would catch every click meant for the hexagons under them.
+    interactive: layer.live || !layer.geometry.endsWith("Polygon"),
     style: (feature) => referenceStyle(layer, feature),
     pointToLayer: (_feature, latlng) => L.circleMarker(latlng, { radius: 6, color: "#ffffff", fillColor: "#42a5f5", fillOpacity: 1 }),
   });
   group.on("add", () => {
     if (group.loaded) return;
     group.loaded = true;
-    fetch(`${layer.links.items}?limit=10000`).then((r) => r.json()).then((body) => group.addData(body));
+    const url = withQuery(`${layer.links.items}?limit=10000`, layer.live ? filters : new URLSearchParams());
+    fetch(url).then((r) => r.json()).then((body) => group.addData(body));
   });
   return group;
 }

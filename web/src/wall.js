@@ -7,7 +7,7 @@
 "use strict";
 const PARAMS = new URLSearchParams(window.location.search);
 const LANG = pickLanguage(window.location.search, navigator.languages);
-const LOCALE = { en: "en-GB", bs: "bs-BA", "sr-Cyrl": "sr-Cyrl-BA" }[LANG];
+const LOCALE = LOCALES[LANG];
 const ZONE = "Europe/Sarajevo";
 const DAYS = Number(PARAMS.get("days") || 7);
 const HOURS = Number(PARAMS.get("hours") || 24);
