@@ -1,11 +1,25 @@
-"""The browser of the browser tests: Debian's Chromium driven by Playwright."""
+"""The browser of the browser tests (Debian's Chromium driven by Playwright), and data they
+load through the running service."""
 
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from geo_service.services import synthetic
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def screenshot(page, name: str) -> None:
+    """Keep what the page looked like, under test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def chromium() -> str:
@@ -20,3 +34,18 @@ def browser() -> Iterator[Browser]:
         launched = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+def load_recent(base: str, geography, tmp: Path, seed: int = 31) -> None:
+    """A week of incidents up to now, through the service's import."""
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    frame = synthetic.incidents(geography, 600, seed=seed, start=end - timedelta(days=6), end=end)
+    path = tmp / "recent.geojson"
+    synthetic.write(frame, str(path))
+    response = httpx.post(
+        f"{base}/api/v1/imports",
+        content=path.read_bytes(),
+        headers={"Content-Type": "application/geo+json"},
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text

@@ -34,7 +34,11 @@ async def test_incidents_in_cells_of_any_resolution(client, frame):
         await client.get(f"/ogc/collections/incidents/items?cell={busiest7}&limit=10000")
     ).json()
     assert len(items["features"]) == (frame["r7"] == busiest7).sum()
-    trend = (await client.get(f"/api/v1/trends?cell={busiest7}&step=monthly&datetime=2024-01-01T00:00:00Z/..")).json()
+    trend = (
+        await client.get(
+            f"/api/v1/trends?cell={busiest7}&step=monthly&datetime=2024-01-01T00:00:00Z/.."
+        )
+    ).json()
     assert trend["series"][0]["total"]["incidents"] == (frame["r7"] == busiest7).sum()
 
 

@@ -4,6 +4,7 @@ language; incident layers come as vector tiles; nothing is fetched from outside.
 import pytest
 
 from geo_service.services.layer_catalog import load_catalog
+from tests.browser import screenshot
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +24,7 @@ def test_the_layer_control_is_the_layer_catalog(server, browser, settings, lang)
     assert [label.strip() for label in labels] == [layer.titles[lang] for layer in catalog]
     assert page.evaluate("document.documentElement.lang") == lang
     assert outside == []
+    screenshot(page, f"map-page-{lang}")
     page.close()
 
 
@@ -37,4 +39,5 @@ def test_incident_layers_are_drawn_from_vector_tiles(server, browser, settings):
     response = tile.value
     assert response.status == 200
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    screenshot(page, "map-page-incident-tiles")
     page.close()

@@ -13,6 +13,7 @@ from geo_service.services.readers import Table
 from geo_service.store.db import create_engine
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import SERVICE
+from tests.browser import screenshot
 from tests.conftest import truncate
 
 
@@ -61,4 +62,5 @@ def test_the_report_draws_offline_from_the_file_alone(report_file, browser):
     assert drawn > 139 + 6  # every section and country, and hexagons besides
     assert page.locator(".leaflet-marker-pane *, .leaflet-overlay-pane path").count() > drawn - 1
     assert int(page.locator("#headline tr[data-key=incidents] td[data-col=now]").inner_text()) > 0
+    screenshot(page, "situation-report")
     page.close()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from geo_service.services import synthetic
+from tests.browser import screenshot
 
 
 @pytest.fixture(scope="module")
@@ -58,4 +59,5 @@ def test_exports_and_reports_follow_the_page_filters(server, browser, tmp_path):
     brief = page.request.get(f"{server}{report}")
     assert brief.status == 200 and "Granična policija Bosne i Hercegovine" in brief.text()
     assert "Agencija: BIH_BP" in brief.text()
+    screenshot(page, "map-page-selection")
     page.close()

@@ -5,31 +5,13 @@ are, and it comes back by itself. Nothing is asked outside the service's origin.
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
-from geo_service.services import synthetic
-from tests.conftest import ROOT, free_port, start_server
+from tests.browser import load_recent, screenshot
+from tests.conftest import free_port, start_server
 from tests.factories import feature
-
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-def load_recent(base: str, geography, tmp: Path) -> None:
-    """A week of incidents up to now, through the service's import."""
-    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    frame = synthetic.incidents(geography, 600, seed=31, start=end - timedelta(days=6), end=end)
-    path = tmp / "recent.geojson"
-    synthetic.write(frame, str(path))
-    response = httpx.post(
-        f"{base}/api/v1/imports",
-        content=path.read_bytes(),
-        headers={"Content-Type": "application/geo+json"},
-        timeout=60,
-    )
-    assert response.status_code == 201, response.text
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +53,7 @@ def test_the_wall_map_draws_the_situation(server, browser):
     clock = page.locator("#clock").inner_text()
     sarajevo = datetime.now(UTC) + timedelta(hours=1)  # CET; the test date is in winter
     assert clock[:2] == sarajevo.strftime("%H") or clock[:5] >= sarajevo.strftime("%H:%M")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "wall.png"))
+    screenshot(page, "wall")
     assert outside == []
     page.close()
 
@@ -87,8 +68,7 @@ def test_a_new_incident_pulses_on_the_open_wall_within_two_seconds(server, brows
     incident = posted.json()["id"]
     page.wait_for_selector(f".pulse[data-incident-id='{incident}']", timeout=2000)
     assert time.monotonic() - returned < 2.0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "wall-new-incident.png"))
+    screenshot(page, "wall-new-incident")
     assert outside == []
     page.close()
 
@@ -105,8 +85,7 @@ def test_a_lost_connection_is_shown_and_healed(server, browser, migrated):
         banner = page.locator("#offline").inner_text()
         assert banner.startswith("Veza prekinuta — podaci od ")
         assert page.evaluate("document.body.dataset.connection") == "lost"
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "wall-offline.png"))
+        screenshot(page, "wall-offline")
 
         process = start_server(migrated, port)  # the same address again
         page.wait_for_selector("#offline[hidden]", state="attached", timeout=15_000)
