@@ -78,9 +78,13 @@ def test_a_hexagon_click_opens_its_counts(server, browser):
     window = page_window(page)
     cell = busiest_cell(server, window)
     lat, lng = h3.cell_to_latlng(cell["h3"])
-    page.evaluate(f"map.setView([{lat}, {lng}], 11) && null")
+    x, y = tile_of(lng, lat, 11)
+    with page.expect_response(
+        lambda r: f"/incident-hexes/tiles/WebMercatorQuad/11/{x}/{y}?" in r.url
+    ):
+        page.evaluate(f"map.setView([{lat}, {lng}], 11) && null")
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(500)  # drawn on the canvas after it arrives
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector(f"#details[data-place='{cell['h3']}']")
