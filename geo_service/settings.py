@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     impact_high: float = 2.0
     impact_critical: float = 4.0
     impact_min_rate: float = 0.1
+    # A raster basemap for connected deployments (an XYZ URL template such as
+    # https://tiles.example/{z}/{x}/{y}.png, and its attribution); by default none: the map
+    # pages draw the project's own country polygons and borders and ask nothing outside.
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
     # Largest selection one export may hold, in incidents, and the seconds its statements
     # may run.
     export_max_incidents: int = 2_000_000

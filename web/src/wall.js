@@ -211,6 +211,8 @@ async function start() {
   tick();
   setInterval(tick, 1000);
   cycleViews();
+  const { basemap } = await getJSON("/api/v1/layers").catch(() => ({}));
+  if (basemap) L.tileLayer(basemap.url, { opacity: 0.5 }).addTo(map).bringToBack();
   await loadReference().catch(() => {});
   await refresh();
   listen();

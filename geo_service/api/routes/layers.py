@@ -38,5 +38,10 @@ def _entry(request: Request, layer: Layer) -> dict[str, Any]:
 @router.get("/layers", summary="The map layers, from the layer catalog")
 async def layers(request: Request, settings: SettingsDep) -> Response:
     catalog = load_catalog(settings.layers_dir)
-    body = {"layers": [_entry(request, layer) for layer in catalog.values()]}
+    basemap = (
+        {"url": settings.basemap_url, "attribution": settings.basemap_attribution}
+        if settings.basemap_url
+        else None
+    )
+    body = {"layers": [_entry(request, layer) for layer in catalog.values()], "basemap": basemap}
     return Response(orjson.dumps(body), media_type="application/json")
