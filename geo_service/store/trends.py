@@ -4,7 +4,7 @@ agency, nationality, border section or H3 cell), counted in PostgreSQL."""
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.store.incidents import IncidentFilter, matching
@@ -14,10 +14,21 @@ from geo_service.store.visibility import Caller, visible_incidents
 TRUNC = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month"}
 
 
+# Each incident's groups, read by its key (an index probe per incident of the window rather
+# than a scan of every group ever stored; OFFSET 0 keeps the planner from turning the lateral
+# subquery back into a plain join, which it would hash over the whole table).
+_groups = (
+    select(apprehensions.c.nationality, apprehensions.c.persons)
+    .where(apprehensions.c.incident_id == incidents.c.id)
+    .offset(0)
+    .lateral("groups")
+)
+
+
 def _key(by: str, resolution: int) -> Any:
     c = incidents.c
     if by == "nationality":
-        return apprehensions.c.nationality
+        return _groups.c.nationality
     if by == "hexagon":
         return func.to_hex(c[f"h3_res{resolution}"])
     if by == "section":
@@ -43,7 +54,7 @@ async def series(
     key = _key(by, resolution) if by else literal(None)
     period = func.date_trunc(TRUNC[step], c.occurred_at, zone) if step else literal(None)
     if by == "nationality":
-        persons = func.sum(apprehensions.c.persons)
+        persons = func.sum(_groups.c.persons)
         stmt = matching(
             visible_incidents(
                 caller,
@@ -54,15 +65,13 @@ async def series(
                 persons.label("persons_apprehended"),
             ),
             where,
-        ).join(apprehensions, apprehensions.c.incident_id == c.id)
+        ).join(_groups, true())
     else:
-        per_incident = (
-            select(
-                apprehensions.c.incident_id,
-                func.sum(apprehensions.c.persons).label("persons"),
-            )
-            .group_by(apprehensions.c.incident_id)
-            .subquery("groups")
+        # Each incident's apprehended persons looked up by its key, likewise.
+        persons_each = (
+            select(func.sum(apprehensions.c.persons))
+            .where(apprehensions.c.incident_id == c.id)
+            .scalar_subquery()
         )
         stmt = matching(
             visible_incidents(
@@ -71,10 +80,10 @@ async def series(
                 period.label("start"),
                 func.count().label("incidents"),
                 func.sum(c.persons_involved).label("persons_involved"),
-                func.coalesce(func.sum(per_incident.c.persons), 0).label("persons_apprehended"),
+                func.coalesce(func.sum(persons_each), 0).label("persons_apprehended"),
             ),
             where,
-        ).outerjoin(per_incident, per_incident.c.incident_id == c.id)
+        )
     stmt = stmt.group_by(key, period).order_by(key, period)
     rows = (await conn.execute(stmt)).all()
     return [

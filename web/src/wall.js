@@ -148,7 +148,6 @@ async function refresh() {
   try {
     await Promise.all([loadHexes(), loadSections(), loadFigures("24h", HOURS * 3_600_000), loadFigures("7d", DAYS * 86_400_000)]);
     showOnline();
-    document.body.dataset.wall = "ready";
   } catch (error) {
     console.warn("refresh failed", error);
   }
@@ -213,8 +212,8 @@ async function start() {
   cycleViews();
   const { basemap } = await getJSON("/api/v1/layers").catch(() => ({}));
   if (basemap) L.tileLayer(basemap.url, { opacity: 0.5 }).addTo(map).bringToBack();
-  await loadReference().catch(() => {});
-  await refresh();
+  await Promise.all([loadReference().catch(() => {}), refresh()]);
+  document.body.dataset.wall = "ready"; // everything drawn once
   listen();
   setInterval(refresh, REFRESH_S * 1000);
 }
