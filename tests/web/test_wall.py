@@ -94,3 +94,18 @@ def test_a_lost_connection_is_shown_and_healed(server, browser, migrated):
     finally:
         process.kill()
         process.wait(20)
+
+
+def test_the_wall_cycles_through_its_views_on_a_timer(server, browser):
+    page, outside = open_wall(browser, server, "lang=en&cycle=4&views=drina,trebinje")
+    centre = "(() => { const c = map.getCenter(); return [c.lat, c.lng]; })()"
+    page.wait_for_selector("body[data-view=trebinje]", timeout=8000)
+    page.wait_for_timeout(2600)  # the two-second flight there
+    lat, lng = page.evaluate(centre)
+    assert 42.45 < lat < 43.05 and 18.15 < lng < 18.95  # around Trebinje
+    page.wait_for_selector("body[data-view=drina]", timeout=8000)
+    page.wait_for_timeout(2600)
+    lat, lng = page.evaluate(centre)
+    assert 43.7 < lat < 44.5 and 18.9 < lng < 19.5  # the Drina, Zvornik to Višegrad
+    assert outside == []
+    page.close()

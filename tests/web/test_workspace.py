@@ -3,6 +3,7 @@ in the URL; a click on a hexagon opens its counts, the same as the API's; the la
 changes every label and is remembered. Nothing is asked outside the service's origin."""
 
 import math
+from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
 import h3
@@ -120,3 +121,49 @@ def test_the_language_switch_changes_the_labels_and_is_remembered(server, browse
     assert "Извоз" in page.locator(".selection-panel").inner_text()
     screenshot(page, "workspace-sr-Cyrl")
     context.close()
+
+
+def test_the_time_slider_plays_the_period_step_by_step(server, browser):
+    page, outside = open_page(browser, server, "lang=en&period=7d&resolution=7")
+    assert page.locator("#step-label").inner_text() == "whole period"
+    page.wait_for_load_state("networkidle")
+    asked: list[str] = []
+    page.on("request", lambda r: "/incident-hexes/tiles/" in r.url and asked.append(r.url))
+    page.locator("#play").click()
+    page.wait_for_function("new URLSearchParams(location.search).get('step') === '1'", timeout=5000)
+    page.locator("#play").click()  # pause
+    windows = {parse_qs(urlparse(u).query)["datetime"][0] for u in asked}
+    days = {
+        (datetime.fromisoformat(b) - datetime.fromisoformat(a)).days
+        for a, b in (w.split("/") for w in windows)
+    }
+    assert days == {1} and len(windows) == 2  # the first two days, one after the other
+    assert page.locator("#step-label").inner_text() != "whole period"
+    assert outside == []
+    page.close()
+
+
+def test_a_section_click_opens_its_counts_and_legends_follow_the_layers(server, browser):
+    page, outside = open_page(
+        browser, server, "lang=en&period=7d&layers=hotspots,emerging-hotspots"
+    )
+    legends = page.locator(".legend").inner_text()
+    assert "Incidents per hexagon" in legends and "Hot and cold spots (Gi*)" in legends
+    assert "Emerging hot spots" in legends
+    window = page_window(page)
+    busiest = httpx.get(f"{server}/api/v1/trends?by=section&datetime={window}", timeout=30).json()[
+        "series"
+    ]
+    section = max((s for s in busiest if s["key"] != "-"), key=lambda s: s["total"]["incidents"])
+    page.wait_for_function("made['border-sections'].getLayers().length >= 139")
+    page.evaluate(
+        "id => { made['border-sections'].eachLayer(l => { if (l.feature.properties.id === id)"
+        " l.fire('click', { latlng: map.getCenter() }, true); }); }",
+        section["key"],
+    )
+    page.wait_for_selector(f"#details[data-place='{section['key']}']")
+    total = int(page.locator("#details-total").inner_text().replace(",", ""))
+    assert total == section["total"]["incidents"]
+    screenshot(page, "workspace-section")
+    assert outside == []
+    page.close()

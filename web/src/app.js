@@ -105,7 +105,6 @@ function layerToggled(e, on) {
 const SWATCHES = {
   hexes: SEQUENTIAL.map(([from, colour]) => [colour, `≥ ${from}`]),
   hotspots: Object.entries(HOTSPOT_COLOURS),
-  emerging: [["#d6604d", "new, consecutive, intensifying, persistent…"], ["#4393c3", "cold"]],
 };
 
 function drawLegend() {
@@ -119,7 +118,9 @@ function drawLegend() {
     if (STATE.layers.includes("hotspots")) {
       blocks.push([w.legend_hotspots, SWATCHES.hotspots.map(([k, c]) => [c, strings.report.hotspot_classes[k]])]);
     }
-    if (STATE.layers.includes("emerging-hotspots")) blocks.push([w.legend_emerging, SWATCHES.emerging]);
+    if (STATE.layers.includes("emerging-hotspots")) {
+      blocks.push([w.legend_emerging, [["#d6604d", w.emerging_hot], ["#4393c3", w.emerging_cold]]]);
+    }
     for (const [title, rows] of blocks) {
       const h = L.DomUtil.create("strong", "", div);
       h.textContent = title;
