@@ -26,6 +26,20 @@ function svgChart(points, width = 300, height = 80) {
   return svg;
 }
 
+// Every period of the window, empty ones as zero (the API lists periods with incidents):
+// UTC days, or weeks from Monday, as PostgreSQL's date_trunc makes them.
+function everyPeriod(points, start, end, step) {
+  const day = 86_400_000;
+  const first = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate()));
+  if (step === "weekly") first.setUTCDate(first.getUTCDate() - ((first.getUTCDay() + 6) % 7));
+  const counts = new Map(points.map((p) => [new Date(p.start).getTime(), p]));
+  const out = [];
+  for (let t = first.getTime(); t < end.getTime(); t += step === "weekly" ? 7 * day : day) {
+    out.push(counts.get(t) || { start: new Date(t).toISOString(), incidents: 0 });
+  }
+  return out;
+}
+
 function table(rows, numbers, id) {
   const t = document.createElement("table");
   t.id = id;
@@ -84,7 +98,7 @@ async function openDetails(panel, place, filters, strings, locale) {
   const parts = [
     heading, close, summary,
     Object.assign(document.createElement("h3"), { textContent: w.over_time }),
-    svgChart(overall.series[0] ? overall.series[0].points : []),
+    svgChart(everyPeriod(overall.series[0] ? overall.series[0].points : [], start, end, step)),
     Object.assign(document.createElement("h3"), { textContent: w.by_category }),
     table(byCategory, numbers, "details-categories"),
     Object.assign(document.createElement("h3"), { textContent: w.by_nationality }),
