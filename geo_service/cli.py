@@ -46,6 +46,36 @@ def db_upgrade(revision: str = "head") -> None:
     migrate.upgrade(get_settings().database_url, revision)
 
 
+@app.command("backup")
+def backup(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="the dump file to write")],
+) -> None:
+    """Dump the whole database (pg_dump, custom format)."""
+    from geo_service.store import backup as store
+
+    try:
+        store.backup(get_settings().database_url, out)
+    except store.BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"database written to {out}")
+
+
+@app.command("restore")
+def restore(
+    dump: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a backup's file")],
+) -> None:
+    """Replace the database's content with a backup's (pg_restore, one transaction)."""
+    from geo_service.store import backup as store
+
+    try:
+        store.restore(get_settings().database_url, dump)
+    except store.BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"database restored from {dump}")
+
+
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to `revision` (`base` removes every table)."""
