@@ -3,7 +3,9 @@
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -78,6 +80,32 @@ async def _prepare(geography: Geography) -> None:
     gc.freeze()
 
 
+def _also_on_exit(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` (in the event loop) when the server is told to stop (SIGTERM, SIGINT),
+    before the server's own handler runs; returns what puts the handlers back."""
+    loop = asyncio.get_running_loop()
+    restore = []
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+            loop.call_soon_threadsafe(callback)
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+        restore.append((sig, previous))
+
+    def put_back() -> None:
+        for sig, previous in restore:
+            signal.signal(sig, previous)
+
+    return put_back
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -89,6 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.changes = Changes(settings.database_url)
         await app.state.changes.start()
         app.state.result_cache = ResultCache(app.state.changes)
+        # Told to stop: live-stream clients are asked to reconnect (to another process, or
+        # to this one restarted) and their streams end, so the server can drain and exit.
+        app.state.draining = asyncio.Event()
+        put_back = _also_on_exit(app.state.draining.set)
         preparing = asyncio.create_task(_prepare(app.state.geography))
         checking = None
         if settings.alert_interval_s > 0:
@@ -100,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            put_back()
             await preparing
             if checking is not None:
                 checking.cancel()

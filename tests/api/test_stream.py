@@ -1,7 +1,9 @@
 """/api/v1/stream: a new incident reaches an open stream within 2 s of its POST, from a
-served process; each caller's events hold only what it may see."""
+served process; each caller's events hold only what it may see; a service told to stop asks
+its streams to reconnect and exits at once."""
 
 import asyncio
+import signal
 import time
 
 import httpx
@@ -9,6 +11,7 @@ import orjson
 
 from geo_service.services.stream import events
 from geo_service.store.visibility import SERVICE, Caller
+from tests.conftest import free_port, start_server
 from tests.factories import feature
 
 
@@ -52,3 +55,22 @@ async def test_each_caller_gets_only_what_it_may_see(client, db):
     assert len(bosnia) == 2 and {e for e, _ in bosnia} == {"incident"}
     too_many = {**notice, "count": 500}
     assert [e for e, _ in await events(db, SERVICE, too_many)] == ["refresh"]
+
+
+async def test_told_to_stop_the_service_asks_its_streams_to_reconnect_and_exits(migrated):
+    port = free_port()
+    process = start_server(migrated, port)
+    try:
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        async with client, client.stream("GET", "/api/v1/stream") as stream:
+            lines = stream.aiter_lines()
+            await next_event(lines, "hello")
+            told = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert await next_event(lines, "reconnect") == {"reason": "stopping"}
+            assert [line async for line in lines if line.startswith("event:")] == []  # ended
+        await asyncio.to_thread(process.wait, 10)
+        assert time.monotonic() - told < 5  # not the 20 s a held-open stream would cost
+    finally:
+        process.kill()
+        process.wait(10)

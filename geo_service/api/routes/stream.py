@@ -19,26 +19,37 @@ KEEP_ALIVE_S = 15.0
     summary="Live events (text/event-stream)",
     description='`incident` (a GeoJSON Feature, new or changed), `removed` (`{"id": …}`), '
     "`refresh` (reload: too much changed at once, or the stream reconnected to the "
-    "database); a comment every 15 s keeps the connection open. Each caller gets only what "
+    "database); `reconnect` when the service is stopping (the stream then ends; reconnect "
+    "to carry on); a comment every 15 s keeps the connection open. Each caller gets only what "
     "it may see.",
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def live(request: Request, engine: Engine, caller: CallerDep) -> StreamingResponse:
     changes = request.app.state.changes
+    draining: asyncio.Event = request.app.state.draining
     queue = changes.subscribe()
 
     async def frames() -> AsyncIterator[bytes]:
+        stopping = asyncio.ensure_future(draining.wait())
         try:
             yield b"retry: 2000\n\n" + stream.frame("hello", b"{}")
             while True:
-                try:
-                    notice = await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)
-                except TimeoutError:
+                getting = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait(
+                    {getting, stopping}, timeout=KEEP_ALIVE_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                if stopping in done:
+                    getting.cancel()
+                    yield b"retry: 1000\n\n" + stream.frame("reconnect", b'{"reason":"stopping"}')
+                    return
+                if getting not in done:
+                    getting.cancel()
                     yield b": keep-alive\n\n"
                     continue
-                for event, data in await stream.events(engine, caller, notice):
+                for event, data in await stream.events(engine, caller, getting.result()):
                     yield stream.frame(event, data)
         finally:
+            stopping.cancel()
             changes.unsubscribe(queue)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
