@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -135,7 +136,10 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
     """`geo-service serve` on `port` and `database_url`, once it answers /readyz."""
     env = {**os.environ, "DATABASE_URL": database_url, "GEO_SERVICE_ALERT_INTERVAL_S": "0"}
     command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to a file: a pipe nobody reads would fill and stall the service.
+    log = Path(tempfile.gettempdir()) / f"geo-service-test-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=out)
     for _ in range(120):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
@@ -143,7 +147,7 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
         except httpx.TransportError:
             time.sleep(0.25)
     process.terminate()
-    raise RuntimeError("the service did not start")
+    raise RuntimeError(f"the service did not start; its log: {log}")
 
 
 @pytest.fixture(scope="session")
