@@ -17,6 +17,10 @@ Event = tuple[str, bytes]
 async def events(engine: AsyncEngine, caller: Caller, notice: dict[str, Any]) -> list[Event]:
     """The events `notice` makes for `caller`, in incident order."""
     op, ids, count = notice.get("op"), notice.get("ids") or [], notice.get("count")
+    if notice.get("table") == "apprehensions":
+        # Groups are written only with their incident, whose own notice (sent first, in the
+        # same transaction) already makes the event: one event per change, not two.
+        return []
     if op == "LISTENING":
         return [("refresh", b'{"reason":"reconnected"}')]
     if op in ("TRUNCATE", "OVERFLOW") or (count is not None and count > len(ids)):
