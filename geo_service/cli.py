@@ -111,8 +111,11 @@ def serve(
 
 
 def _serve(uvicorn: Any, host: str, port: int, workers: int) -> None:
+    from geo_service.logs import log_config
+
     uvicorn.run(
         "geo_service.api.app:create_app",
+        log_config=log_config(),
         factory=True,
         host=host,
         port=port,

@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from geo_service import __version__
 from geo_service.api import problems
+from geo_service.api.observability import RequestObserver
 from geo_service.api.routes import (
     exports,
     health,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(RequestObserver)
     for router in (
         incidents.router,
         imports.router,

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.reference import Geography
+from geo_service.metrics import ALERTS_RAISED
 from geo_service.services import hotspots, impact
 from geo_service.settings import Settings
 from geo_service.store import alerts as store
@@ -105,6 +106,6 @@ async def keep_checking(
     while True:
         await asyncio.sleep(every_s)
         try:
-            await check(engine, geo, settings)
+            ALERTS_RAISED.inc(await check(engine, geo, settings))
         except Exception:  # a failed check must not end the checking
             log.exception("alert check failed")

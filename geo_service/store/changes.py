@@ -36,6 +36,10 @@ class Changes:
         self._subscribers.add(queue)
         return queue
 
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._subscribers.discard(queue)
 

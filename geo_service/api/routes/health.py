@@ -1,10 +1,13 @@
-"""/healthz (the process is up) and /readyz (the database answers, migrations are current)."""
+"""/healthz (the process is up), /readyz (the database answers, migrations are current, the
+change listener is connected) and /metrics (Prometheus text format)."""
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from geo_service.api.deps import Engine
+from geo_service.metrics import DB_CONNECTIONS, STREAM_CLIENTS
 from geo_service.store.migrate import schema_status
 
 router = APIRouter(tags=["health"])
@@ -17,13 +20,24 @@ async def healthz() -> Response:
 
 @router.get(
     "/readyz",
-    summary="Ready to serve: database reachable, migrations current",
+    summary="Ready to serve: database reachable, migrations current, change listener connected",
     responses={503: {"description": "Not ready, with the reason"}},
 )
-async def readyz(engine: Engine) -> Response:
+async def readyz(request: Request, engine: Engine) -> Response:
     status = await schema_status(engine)
-    body = orjson.dumps(
-        {"status": "ready" if status.ready else "not ready", "reason": status.reason}
-    )
-    headers = None if status.ready else {"Retry-After": "5"}
-    return Response(body, 200 if status.ready else 503, headers, media_type="application/json")
+    ready, reason = status.ready, status.reason
+    if ready and not request.app.state.changes.listening:
+        ready, reason = False, "change listener not connected: live updates would be missed"
+    body = orjson.dumps({"status": "ready" if ready else "not ready", "reason": reason})
+    headers = None if ready else {"Retry-After": "5"}
+    return Response(body, 200 if ready else 503, headers, media_type="application/json")
+
+
+@router.get("/metrics", summary="Prometheus metrics of this process (text format)")
+async def metrics(request: Request, engine: Engine) -> Response:
+    STREAM_CLIENTS.set(request.app.state.changes.subscribers)
+    pool = engine.pool
+    in_use = pool.checkedout()  # type: ignore[attr-defined]
+    DB_CONNECTIONS.labels("in_use").set(in_use)
+    DB_CONNECTIONS.labels("idle").set(pool.checkedin())  # type: ignore[attr-defined]
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,9 @@ from fastapi.responses import Response
 from geo_service.api.body import read_body, require_media_type
 from geo_service.api.deps import CallerDep, Engine, Geo, SettingsDep
 from geo_service.api.problems import PROBLEM_JSON
+from geo_service.metrics import IMPORTS, INCIDENTS_WRITTEN
 from geo_service.services import bulk_import
+from geo_service.services.errors import ServiceError
 from geo_service.services.readers import MEDIA_TYPES, read_bytes
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -78,5 +80,13 @@ async def import_incidents(
     kind = require_media_type(request, tuple(MEDIA_TYPES))
     body = await read_body(request, config.max_import_bytes)
     table = read_bytes(body, MEDIA_TYPES[kind])
-    report = await bulk_import.import_table(engine, caller, geo, table, skip_invalid=skip_invalid)
+    try:
+        report = await bulk_import.import_table(
+            engine, caller, geo, table, skip_invalid=skip_invalid
+        )
+    except ServiceError:
+        IMPORTS.labels("refused").inc()
+        raise
+    IMPORTS.labels("taken").inc()
+    INCIDENTS_WRITTEN.labels("import").inc(report.created)
     return Response(orjson.dumps(report.as_dict()), 201, media_type="application/json")

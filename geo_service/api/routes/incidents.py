@@ -9,6 +9,7 @@ from geo_service.api.body import read_body, require_media_type
 from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, SettingsDep
 from geo_service.api.geojson import GEOJSON, feature_page, geojson
 from geo_service.api.problems import PROBLEM_JSON, HTTPProblem
+from geo_service.metrics import INCIDENTS_WRITTEN
 from geo_service.services import features, ingest
 from geo_service.services import incidents as service
 from geo_service.services.errors import FieldError
@@ -82,6 +83,8 @@ async def create(
     out = created.feature or await service.get_feature(engine, caller, created.id)
     location = f"{router.prefix}/{created.id}"
     headers = {"Location": location, "ETag": _etag(out["properties"]["version"])}
+    if created.created:
+        INCIDENTS_WRITTEN.labels("api").inc()
     return geojson(out, 201 if created.created else 200, headers)
 
 
