@@ -102,3 +102,25 @@ def ensure_synthetic_rows(url: str, geo, rows: int, seed: int) -> tuple[str, str
             "SELECT min(occurred_at), max(occurred_at) FROM incidents"
         ).fetchone()
     return first, last
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of process `pid` and its children, in MiB."""
+    total = 0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total / 1024
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    kids = [int(c) for c in text.split()]
+    return kids + [g for k in kids for g in children(k)]
