@@ -2,6 +2,8 @@
 new or changed incidents as GeoJSON, the ids of deleted ones, or a call to reload when a
 notice is too large to name every incident."""
 
+import asyncio
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -12,6 +14,44 @@ from geo_service.store import incidents as store
 from geo_service.store.visibility import Caller
 
 Event = tuple[str, bytes]
+SHARED_NOTICES = 256  # the latest notices whose events are kept for the clients still behind
+
+# Every client of a process gets the same notice object: the events of a notice for one kind
+# of caller are read once and shared by all such clients (a hundred wall maps cost one query
+# per change, not a hundred). The notice is kept with its entry, so its id is not reused.
+_shared: OrderedDict[tuple[int, Caller], tuple[dict[str, Any], asyncio.Future[list[Event]]]] = (
+    OrderedDict()
+)
+
+
+async def shared_events(engine: AsyncEngine, caller: Caller, notice: dict[str, Any]) -> list[Event]:
+    """`events(engine, caller, notice)`, made once per notice and kind of caller."""
+    key = (id(notice), caller)
+    held = _shared.get(key)
+    if held is not None and held[0] is notice:
+        try:
+            return await asyncio.shield(held[1])
+        except asyncio.CancelledError:
+            if not held[1].cancelled():
+                raise  # this client went away
+            return await events(engine, caller, notice)  # the one reading it went away
+    future: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+    _shared[key] = (notice, future)
+    while len(_shared) > SHARED_NOTICES:
+        _shared.popitem(last=False)
+    try:
+        result = await events(engine, caller, notice)
+    except asyncio.CancelledError:
+        future.cancel()
+        _shared.pop(key, None)
+        raise
+    except Exception as exc:
+        future.set_exception(exc)
+        future.exception()  # marked retrieved: the waiters get it too
+        _shared.pop(key, None)
+        raise
+    future.set_result(result)
+    return result
 
 
 async def events(engine: AsyncEngine, caller: Caller, notice: dict[str, Any]) -> list[Event]:

@@ -46,7 +46,7 @@ async def live(request: Request, engine: Engine, caller: CallerDep) -> Streaming
                     getting.cancel()
                     yield b": keep-alive\n\n"
                     continue
-                for event, data in await stream.events(engine, caller, getting.result()):
+                for event, data in await stream.shared_events(engine, caller, getting.result()):
                     yield stream.frame(event, data)
         finally:
             stopping.cancel()
