@@ -46,19 +46,23 @@ def db_upgrade(revision: str = "head") -> None:
     migrate.upgrade(get_settings().database_url, revision)
 
 
+def _with_database_tool(action: str, path: Path, done: str) -> None:
+    from geo_service.store import backup as store
+
+    try:
+        getattr(store, action)(get_settings().database_url, path)
+    except store.BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(done)
+
+
 @app.command("backup")
 def backup(
     out: Annotated[Path, typer.Argument(dir_okay=False, help="the dump file to write")],
 ) -> None:
     """Dump the whole database (pg_dump, custom format)."""
-    from geo_service.store import backup as store
-
-    try:
-        store.backup(get_settings().database_url, out)
-    except store.BackupError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"database written to {out}")
+    _with_database_tool("backup", out, f"database written to {out}")
 
 
 @app.command("restore")
@@ -66,14 +70,7 @@ def restore(
     dump: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a backup's file")],
 ) -> None:
     """Replace the database's content with a backup's (pg_restore, one transaction)."""
-    from geo_service.store import backup as store
-
-    try:
-        store.restore(get_settings().database_url, dump)
-    except store.BackupError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"database restored from {dump}")
+    _with_database_tool("restore", dump, f"database restored from {dump}")
 
 
 @db_app.command("downgrade")

@@ -9,21 +9,12 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from geo_service.services import synthetic
-from tests.browser import screenshot
+from tests.browser import load_recent, screenshot
 
 
 @pytest.fixture(scope="module")
-def server(live_server: str, geography, tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("selection") / "incidents.geojson"
-    synthetic.write(synthetic.incidents(geography, 800, seed=21), str(path))
-    response = httpx.post(
-        f"{live_server}/api/v1/imports",
-        content=path.read_bytes(),
-        headers={"Content-Type": "application/geo+json"},
-        timeout=60,
-    )
-    assert response.status_code == 201, response.text
+def server(engine, live_server: str, geography, tmp_path_factory) -> str:
+    load_recent(live_server, geography, tmp_path_factory.mktemp("selection"), seed=21)
     return live_server
 
 
