@@ -20,10 +20,19 @@ class ResultCache:
         self._max_bytes = max_bytes
         self._items: OrderedDict[Hashable, tuple[int, Any, int]] = OrderedDict()
         self._bytes = 0
+        self._held_version: int | None = None
 
     def version(self) -> int | None:
         """The counter to make a tile under (read before making it), or None: keep nothing."""
-        return self._changes.version if self._changes.listening else None
+        current = self._changes.version if self._changes.listening else None
+        if current != self._held_version:
+            # Whatever was kept under another count can never be used again: let it go now
+            # rather than when newer results push it out (writes all day would otherwise keep
+            # the cache full of the dead).
+            self._items.clear()
+            self._bytes = 0
+            self._held_version = current
+        return current
 
     def get(self, key: Hashable) -> Any | None:
         current = self.version()
