@@ -255,16 +255,14 @@ def _tables(figures: dict[str, Any], t: dict[str, Any], lang: str) -> dict[str, 
 
 def _timeline(figures: dict[str, Any], period: Any, t: dict[str, Any], zone: Any) -> dict:
     hourly = period.kind == "day"
-    count = 24 if hourly else 7
-    starts = [
-        datetime.combine(period.first, datetime.min.time(), zone)
-        + (timedelta(hours=i) if hourly else timedelta(days=i))
-        for i in range(count)
-    ]
     if hourly:  # a day of 23 or 25 hours when the clocks change: count in local hours
+        hours = int((period.end - period.start).total_seconds() // 3600)
+        starts = [(period.start + timedelta(hours=i)).astimezone(zone) for i in range(hours)]
+    else:
+        days = (period.last - period.first).days + 1
         starts = [
-            (period.start + timedelta(hours=i)).astimezone(zone)
-            for i in range(int((period.end - period.start).total_seconds() // 3600))
+            datetime.combine(period.first + timedelta(days=i), datetime.min.time(), zone)
+            for i in range(days)
         ]
     counts = dict.fromkeys(range(len(starts)), 0)
     points = (figures["overall"] or {}).get("points", [])

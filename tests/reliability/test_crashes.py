@@ -35,6 +35,14 @@ def post_import(base: str, body: bytes, out: dict) -> None:
         out["error"] = type(exc).__name__
 
 
+def importing(base: str, body: bytes) -> tuple[threading.Thread, dict]:
+    """An import sent in the background: its thread and, once it ends, its outcome."""
+    out: dict = {}
+    sending = threading.Thread(target=post_import, args=(base, body, out))
+    sending.start()
+    return sending, out
+
+
 def parquet(geography, tmp_path) -> bytes:
     path = tmp_path / "incidents.parquet"
     synthetic.write(synthetic.incidents(geography, ROWS, seed=41), str(path))
@@ -49,9 +57,7 @@ async def test_a_kill_mid_import_leaves_nothing_and_the_rerun_completes_it(
     process = start_server(migrated, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        out: dict = {}
-        sending = threading.Thread(target=post_import, args=(base, body, out))
-        sending.start()
+        sending, out = importing(base, body)
         await asyncio.sleep(KILL_AFTER_S)  # received, being checked and written
         process.kill()
         process.wait(10)
@@ -82,9 +88,7 @@ async def test_told_to_stop_the_service_finishes_the_import_in_hand(
     process = start_server(migrated, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        out: dict = {}
-        sending = threading.Thread(target=post_import, args=(base, body, out))
-        sending.start()
+        sending, out = importing(base, body)
         await asyncio.sleep(1.0)
         process.send_signal(signal.SIGTERM)
         told = time.monotonic()
