@@ -25,3 +25,11 @@ ALERTS_RAISED = Counter("geo_service_alerts_raised_total", "Alerts raised by thi
 DB_CONNECTIONS = Gauge(
     "geo_service_db_pool_connections", "Database connections of the pool", ["state"]
 )
+READS = Counter(
+    "geo_service_db_reads_total",
+    "Reading requests by the database they read and why",
+    ["target", "reason"],
+)
+REPLICA_LAG = Gauge(
+    "geo_service_replica_lag_seconds", "How far the read replica is behind (-1: down or none)"
+)

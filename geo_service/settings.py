@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         default_factory=lambda: local_database_url("geo_service"),
         validation_alias=AliasChoices("DATABASE_URL", "GEO_SERVICE_DATABASE_URL"),
     )
+    # A streaming replica for reads (layers, tiles, hexagons, hot spots, reports, exports);
+    # reads fall back to the primary while it is down or lags more than replica_max_lag_s.
+    database_read_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_READ_URL", "GEO_SERVICE_DATABASE_READ_URL"),
+    )
+    replica_max_lag_s: float = 5.0
+    replica_check_interval_s: float = 0.5
     borders_dir: Path = PROJECT_ROOT / "data" / "borders"
     layers_dir: Path = PROJECT_ROOT / "layers"
     web_dir: Path = PROJECT_ROOT / "web"

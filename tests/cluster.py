@@ -20,7 +20,9 @@ def _bindir() -> Path:
 
 
 class Cluster:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, replica_of: "Cluster | None" = None, conf: str = "") -> None:
+        """A new cluster on `port`; with `replica_of`, a streaming replica of that running
+        cluster, copied from it by pg_basebackup; `conf`: more lines of postgresql.conf."""
         self.port = port
         self.root = Path(tempfile.mkdtemp(prefix="geo-service-cluster-"))
         self.data = self.root / "data"
@@ -28,12 +30,21 @@ class Cluster:
         self._as_root = os.geteuid() == 0
         if self._as_root:
             shutil.chown(self.root, "postgres")
-        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8")  # fmt: skip
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(
+        if replica_of is None:
+            self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                     "--encoding=UTF8", "--locale=C.UTF-8")  # fmt: skip
+            settings = "fsync = off\nmax_connections = 100\ntimezone = 'UTC'\n"
+        else:
+            # -R: the copy starts as a standby streaming from the original.
+            self._pg("pg_basebackup", "-h", "127.0.0.1", "-p", str(replica_of.port),
+                     "-U", "postgres", "-D", str(self.data), "-R", "-X", "stream",
+                     "-c", "fast")  # fmt: skip
+            settings = "hot_standby_feedback = on\n"
+        with (self.data / "postgresql.conf").open("a") as out:
+            out.write(
                 f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n"
-                "fsync = off\nmax_connections = 100\ntimezone = 'UTC'\n"
+                + settings
+                + conf
             )
 
     def _pg(self, tool: str, *args: str) -> None:

@@ -132,9 +132,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    """`geo-service serve` on `port` and `database_url`, once it answers /readyz."""
-    env = {**os.environ, "DATABASE_URL": database_url, "GEO_SERVICE_ALERT_INTERVAL_S": "0"}
+def start_server(database_url: str, port: int, **settings: str) -> subprocess.Popen[bytes]:
+    """`geo-service serve` on `port` and `database_url` (and other settings given as
+    environment variables), once it answers /readyz."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "GEO_SERVICE_ALERT_INTERVAL_S": "0",
+        **settings,
+    }
     command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]
     # Its log goes to a file: a pipe nobody reads would fill and stall the service.
     log = Path(tempfile.gettempdir()) / f"geo-service-test-{port}.log"

@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from geo_service import __version__
 from geo_service.api import problems
 from geo_service.api.observability import RequestObserver
+from geo_service.api.read_your_writes import ReadYourWrites
 from geo_service.api.routes import (
     exports,
     health,
@@ -37,6 +38,7 @@ from geo_service.services.result_cache import ResultCache
 from geo_service.settings import Settings, get_settings
 from geo_service.store.changes import Changes
 from geo_service.store.db import create_engine
+from geo_service.store.replica import ReadRouting
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -118,6 +120,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.changes = Changes(settings.database_url)
         await app.state.changes.start()
         app.state.result_cache = ResultCache(app.state.changes)
+        replica = settings.database_read_url
+        app.state.read_routing = ReadRouting(
+            app.state.engine,
+            create_engine(settings, replica) if replica else None,
+            app.state.changes,
+            max_lag_s=settings.replica_max_lag_s,
+            interval_s=settings.replica_check_interval_s,
+        )
+        await app.state.read_routing.start()
         # Told to stop: live-stream clients are asked to reconnect (to another process, or
         # to this one restarted) and their streams end, so the server can drain and exit.
         app.state.draining = asyncio.Event()
@@ -139,7 +150,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checking.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await checking
+            await app.state.read_routing.stop()
             await app.state.changes.stop()
+            if app.state.read_routing.replica is not None:
+                await app.state.read_routing.replica.dispose()
             await app.state.engine.dispose()
 
     # The interactive docs serve Swagger UI and ReDoc from the package, not from a CDN.
@@ -151,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(ReadYourWrites)
     app.add_middleware(RequestObserver)
     for router in (
         incidents.router,

@@ -1,5 +1,6 @@
 """Request parameters shared by routes, each parsed once, and request-scoped resources."""
 
+import contextlib
 from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated
@@ -11,17 +12,36 @@ from geo_service import domain
 from geo_service.api.problems import HTTPProblem
 from geo_service.geo.h3cells import parse_cell
 from geo_service.geo.reference import Geography
+from geo_service.metrics import READS
 from geo_service.services.errors import FieldError
-from geo_service.services.result_cache import ResultCache
+from geo_service.services.result_cache import READ_AS_OF, ResultCache
 from geo_service.settings import Settings
 from geo_service.store.incidents import IncidentFilter
+from geo_service.store.replica import parse_lsn
 from geo_service.store.visibility import SERVICE, Caller
 
 MAX_LIMIT = 10_000
+# The cookie a write's answer sets when reads may go to a replica: the primary's WAL position
+# after the write, so that the writer's next reads see it (read-your-writes).
+WRITTEN_COOKIE = "geo_service_written"
 
 
 async def engine(request: Request) -> AsyncEngine:
     return request.app.state.engine
+
+
+async def read_engine(request: Request) -> AsyncEngine:
+    """The engine for a request that only reads: the replica when it holds what the reader
+    must see (its own last write, every change this process was told of), else the
+    primary."""
+    written = None
+    with contextlib.suppress(ValueError, AttributeError):
+        written = parse_lsn(request.cookies.get(WRITTEN_COOKIE))  # type: ignore[arg-type]
+    target = await request.app.state.read_routing.for_read(written)
+    READS.labels(target.target, target.reason).inc()
+    request.state.read_target = target.target
+    READ_AS_OF.set(target.as_of)
+    return target.engine
 
 
 async def settings(request: Request) -> Settings:
@@ -42,6 +62,7 @@ async def caller(request: Request) -> Caller:
 
 
 Engine = Annotated[AsyncEngine, Depends(engine)]
+ReadEngine = Annotated[AsyncEngine, Depends(read_engine)]
 Geo = Annotated[Geography, Depends(geography)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]

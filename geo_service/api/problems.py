@@ -89,6 +89,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     async def _unavailable(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable: %s", exc)
+        if getattr(request.state, "read_target", None) == "replica":
+            request.app.state.read_routing.mark_down()  # the retry goes to the primary
         return problem(
             request,
             503,

@@ -4,9 +4,14 @@ least recently used dropped first past a size in bytes."""
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
+
+# Set for a request that reads a replica: the change counter its reads are known to hold every
+# change of. A result made then is kept only if nothing changed since that count.
+READ_AS_OF: ContextVar[int | None] = ContextVar("read_as_of", default=None)
 
 
 class ChangeCounter(Protocol):
@@ -69,6 +74,9 @@ async def kept(
     if held is not None:
         return cast(T, held)
     version = cache.version()
+    as_of = READ_AS_OF.get()
+    if version is not None and as_of is not None and as_of < version:
+        version = as_of  # put() will refuse it: the replica may lack the newest change
     value = await make()
     cache.put(key, version, value, size(value))
     return value

@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from geo_service.settings import Settings, sqlalchemy_url
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """The service's engine: a pool of psycopg connections, statements bounded in time."""
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    """The service's engine: a pool of psycopg connections, statements bounded in time; on
+    `url` (a read replica) instead of the primary when given."""
     timeout_ms = int(settings.statement_timeout_s * 1000)
     return create_async_engine(
-        sqlalchemy_url(settings.database_url),
+        sqlalchemy_url(url or settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         # No ping before each use: a connection the database dropped fails its request (503,

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from geo_service.api.deps import CallerDep, Engine, Filter, SettingsDep
+from geo_service.api.deps import CallerDep, Filter, ReadEngine, SettingsDep
 from geo_service.services import exports as service
 
 router = APIRouter(prefix="/api/v1", tags=["Exports"])
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["Exports"])
     },
 )
 async def export(
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     settings: SettingsDep,
     where: Filter,

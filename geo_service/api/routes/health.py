@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from geo_service.api.deps import Engine
-from geo_service.metrics import DB_CONNECTIONS, STREAM_CLIENTS
+from geo_service.metrics import DB_CONNECTIONS, REPLICA_LAG, STREAM_CLIENTS
 from geo_service.store.migrate import schema_status
 
 router = APIRouter(tags=["health"])
@@ -28,7 +28,11 @@ async def readyz(request: Request, engine: Engine) -> Response:
     ready, reason = status.ready, status.reason
     if ready and not request.app.state.changes.listening:
         ready, reason = False, "change listener not connected: live updates would be missed"
-    body = orjson.dumps({"status": "ready" if ready else "not ready", "reason": reason})
+    # A replica's trouble does not make the service unready: its reads go to the primary.
+    replica = request.app.state.read_routing.state
+    body = orjson.dumps(
+        {"status": "ready" if ready else "not ready", "reason": reason, "read_replica": replica}
+    )
     headers = None if ready else {"Retry-After": "5"}
     return Response(body, 200 if ready else 503, headers, media_type="application/json")
 
@@ -36,6 +40,8 @@ async def readyz(request: Request, engine: Engine) -> Response:
 @router.get("/metrics", summary="Prometheus metrics of this process (text format)")
 async def metrics(request: Request, engine: Engine) -> Response:
     STREAM_CLIENTS.set(request.app.state.changes.subscribers)
+    lag = request.app.state.read_routing.lag_s
+    REPLICA_LAG.set(-1 if lag is None else lag)
     pool = engine.pool
     in_use = pool.checkedout()  # type: ignore[attr-defined]
     DB_CONNECTIONS.labels("in_use").set(in_use)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from geo_service.api.body import read_body, require_media_type
-from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, SettingsDep
+from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, ReadEngine, SettingsDep
 from geo_service.api.geojson import GEOJSON, feature_page, geojson
 from geo_service.api.problems import PROBLEM_JSON, HTTPProblem
 from geo_service.metrics import INCIDENTS_WRITTEN
@@ -96,7 +96,7 @@ async def create(
 )
 async def list_incidents(
     request: Request,
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     where: Filter,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
@@ -112,7 +112,7 @@ async def list_incidents(
     summary="Read one incident",
     responses={200: {"description": "The incident", **_feature_out}, 404: _problem},
 )
-async def get_one(incident_id: int, engine: Engine, caller: CallerDep) -> Response:
+async def get_one(incident_id: int, engine: ReadEngine, caller: CallerDep) -> Response:
     feature = await service.get_feature(engine, caller, incident_id)
     return geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
 

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from geo_service.api.deps import (
     MAX_LIMIT,
     CallerDep,
-    Engine,
     Filter,
     Geo,
+    ReadEngine,
     ResultCacheDep,
     SettingsDep,
 )
@@ -121,7 +121,7 @@ async def items(
     collection_id: str,
     request: Request,
     settings: SettingsDep,
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     geo: Geo,
     where: Filter,
@@ -168,7 +168,7 @@ async def item(
     collection_id: str,
     feature_id: str,
     settings: SettingsDep,
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     geo: Geo,
 ) -> Response:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from geo_service.api.deps import CallerDep, Engine, Filter, Geo, SettingsDep
+from geo_service.api.deps import CallerDep, Filter, Geo, ReadEngine, SettingsDep
 from geo_service.services import reports as service
 
 router = APIRouter(prefix="/api/v1", tags=["Reports"])
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["Reports"])
     response_class=HTMLResponse,
 )
 async def situation(
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     geo: Geo,
     settings: SettingsDep,

@@ -11,6 +11,7 @@ from geo_service.api.deps import (
     CallerDep,
     Engine,
     Geo,
+    ReadEngine,
     SettingsDep,
     bad_parameter,
     parse_datetime,
@@ -49,7 +50,7 @@ PERIOD = Annotated[
 
 @router.get("", summary="Every border section's impact level over a period")
 async def sections(
-    engine: Engine, caller: CallerDep, geo: Geo, settings: SettingsDep, period: PERIOD = None
+    engine: ReadEngine, caller: CallerDep, geo: Geo, settings: SettingsDep, period: PERIOD = None
 ) -> Response:
     end, days = _period(period)
     levels = await impact.section_levels(engine, caller, geo, settings, end=end, days=days)
@@ -59,7 +60,7 @@ async def sections(
 @router.get("/{section_id}", summary="One section's impact level and the history of overrides")
 async def section(
     section_id: str,
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     geo: Geo,
     settings: SettingsDep,
@@ -94,5 +95,5 @@ alerts_router = APIRouter(prefix="/api/v1", tags=["Analytics"])
 
 
 @alerts_router.get("/alerts", summary="The latest alerts: section levels rising, new hot spots")
-async def latest_alerts(engine: Engine, limit: int = 100) -> Response:
+async def latest_alerts(engine: ReadEngine, limit: int = 100) -> Response:
     return _json({"alerts": await alerts.latest(engine, min(max(limit, 1), 1000))})

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from geo_service.api.caching import conditional
 from geo_service.api.deps import (
     CallerDep,
-    Engine,
     Filter,
     Geo,
+    ReadEngine,
     ResultCacheDep,
     SettingsDep,
     bad_parameter,
@@ -119,7 +119,7 @@ async def tile(
     collection_id: str,
     request: Request,
     settings: SettingsDep,
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     geo: Geo,
     where: Filter,

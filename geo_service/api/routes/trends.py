@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from geo_service.api.deps import CallerDep, Engine, Filter
+from geo_service.api.deps import CallerDep, Filter, ReadEngine
 from geo_service.services import trends as service
 
 router = APIRouter(prefix="/api/v1", tags=["Analytics"])
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["Analytics"])
     "baseline (fewer than 10 incidents before).",
 )
 async def trends(
-    engine: Engine,
+    engine: ReadEngine,
     caller: CallerDep,
     where: Filter,
     by: Annotated[
