@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     replica_max_lag_s: float = 5.0
     replica_check_interval_s: float = 0.5
+    # The database role the service works as (migration 0005 makes it): not a superuser,
+    # owner of nothing; empty when DATABASE_URL's user is that role already.
+    db_role: str = "geo_service_app"
     borders_dir: Path = PROJECT_ROOT / "data" / "borders"
     layers_dir: Path = PROJECT_ROOT / "layers"
     web_dir: Path = PROJECT_ROOT / "web"

@@ -77,13 +77,21 @@ async def engine(
     await engine.dispose()
 
 
+async def as_owner(engine: AsyncEngine, *statements: str) -> None:
+    """Statements only the tables' owner may run (the service's role may not), on a
+    connection of their own as the user of the database URL."""
+    url = libpq_url(engine.url.render_as_string(hide_password=False))
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            await conn.execute(statement)  # type: ignore[arg-type]
+
+
 async def truncate(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE incidents, apprehensions, section_impact_overrides, alerts, alert_states RESTART IDENTITY CASCADE"
-            )
-        )
+    await as_owner(
+        engine,
+        "TRUNCATE incidents, apprehensions, section_impact_overrides, alerts, alert_states "
+        "RESTART IDENTITY CASCADE",
+    )
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = create_engine(settings)
         app.state.geography = load_geography(settings.borders_dir)
-        app.state.changes = Changes(settings.database_url)
+        app.state.changes = Changes(settings.database_url, role=settings.db_role)
         await app.state.changes.start()
         app.state.result_cache = ResultCache(app.state.changes)
         replica = settings.database_read_url

@@ -18,7 +18,7 @@ from geo_service.services.result_cache import READ_AS_OF, ResultCache
 from geo_service.settings import Settings
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.replica import parse_lsn
-from geo_service.store.visibility import SERVICE, Caller
+from geo_service.store.visibility import CURRENT_CALLER, SERVICE, Caller
 
 MAX_LIMIT = 10_000
 # The cookie a write's answer sets when reads may go to a replica: the primary's WAL position
@@ -57,7 +57,9 @@ async def result_cache(request: Request) -> ResultCache:
 
 
 async def caller(request: Request) -> Caller:
-    """Who is asking. Every caller is the service itself until users and keys exist."""
+    """Who is asking (every caller is the service itself until users and keys exist); the
+    database work of the request is done as them (row-level security)."""
+    CURRENT_CALLER.set(SERVICE)
     return SERVICE
 
 

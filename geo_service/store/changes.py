@@ -22,8 +22,9 @@ class Changes:
     """`version` moves on after each change is committed; `listening` says whether it can be
     trusted (while not listening, nothing kept may be reused)."""
 
-    def __init__(self, database_url: str, retry_s: float = 1.0) -> None:
+    def __init__(self, database_url: str, retry_s: float = 1.0, role: str = "") -> None:
         self._url = libpq_url(database_url)
+        self._options = f"-c role={role}" if role else ""
         self._retry_s = retry_s
         self._task: asyncio.Task[None] | None = None
         self.version = 0
@@ -56,7 +57,7 @@ class Changes:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._url, autocommit=True, connect_timeout=5
+                    self._url, autocommit=True, connect_timeout=5, options=self._options
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.version += 1  # whatever happened while not listening

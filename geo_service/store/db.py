@@ -1,18 +1,27 @@
-"""Connections: one async SQLAlchemy engine on psycopg 3; raw psycopg for COPY."""
+"""Connections: one async SQLAlchemy engine on psycopg 3; raw psycopg for COPY.
 
-from typing import cast
+Every connection works as the service's role (`Settings.db_role`), and as the role of
+agency callers, `geo_service_caller` with the agency named, while it is lent to a request
+made for an agency (row-level security, migration 0005)."""
+
+from typing import Any, cast
 
 import psycopg
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from geo_service.settings import Settings, sqlalchemy_url
+from geo_service.store.visibility import CURRENT_CALLER
+
+CALLER_ROLE = "geo_service_caller"
 
 
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     """The service's engine: a pool of psycopg connections, statements bounded in time; on
     `url` (a read replica) instead of the primary when given."""
     timeout_ms = int(settings.statement_timeout_s * 1000)
-    return create_async_engine(
+    role = f" -c role={settings.db_role}" if settings.db_role else ""
+    engine = create_async_engine(
         sqlalchemy_url(url or settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -25,11 +34,38 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         # of a map request take; the service's statements are all short.
         connect_args={
             "options": f"-c statement_timeout={timeout_ms} -c timezone=UTC -c jit=off "
-            f"-c max_parallel_workers_per_gather={settings.db_parallel_workers}",
+            f"-c max_parallel_workers_per_gather={settings.db_parallel_workers}{role}",
             "connect_timeout": 5,
             "application_name": "geo-service",
         },
     )
+    event.listen(engine.sync_engine, "connect", _works_as_service)
+    event.listen(engine.sync_engine, "checkout", _works_for_caller)
+    return engine
+
+
+def _works_as_service(dbapi_connection: Any, record: Any) -> None:
+    record.info["agency"] = None
+
+
+def _works_for_caller(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Before a connection is lent out: the role and agency of the caller it is lent for
+    (one statement, only when they differ from its last caller's; committed, so that the end
+    of the borrower's transaction does not undo them)."""
+    agency = CURRENT_CALLER.get().agency
+    if record.info.get("agency") == agency:
+        return
+    cursor = dbapi_connection.cursor()
+    if agency is None:
+        cursor.execute("RESET ROLE; RESET geo_service.agency")
+    else:
+        cursor.execute(
+            "SELECT set_config('role', %s, false), set_config('geo_service.agency', %s, false)",
+            (CALLER_ROLE, agency),
+        )
+    cursor.close()
+    dbapi_connection.commit()
+    record.info["agency"] = agency
 
 
 async def raw_connection(conn: AsyncConnection) -> psycopg.AsyncConnection:

@@ -1,11 +1,13 @@
 """The one visibility filter. Every read of incidents starts from `visible_incidents`; every
 read of the counts kept per cell (hex_counts, hex_nationalities) applies `shared_with`.
+Underneath, PostgreSQL's row-level security applies the same rule again (migration 0005).
 
 An incident shared `national` is seen by its own agency only; one shared `pcc` by every
 partner agency. Deleted incidents are seen by nobody. The service itself (no agency) sees
 everything that is not deleted.
 """
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,12 @@ class Caller:
 
 
 SERVICE = Caller(agency=None, role="admin")
+
+# Who the database work under way is for: set once per request (api.deps.caller); every
+# connection taken from the pool then runs as that caller (store.db), so that PostgreSQL's
+# row-level security applies the same sharing rule under every query. Work the service does
+# on its own account runs as SERVICE.
+CURRENT_CALLER: ContextVar[Caller] = ContextVar("current_caller", default=SERVICE)
 
 
 def shared_with(caller: Caller, agency: Any, sharing: Any) -> ColumnElement[bool]:

@@ -6,6 +6,7 @@ import h3
 import httpx
 from sqlalchemy import text
 
+from tests.conftest import as_owner
 from tests.factories import feature
 
 URL = "/api/v1/incidents"
@@ -133,9 +134,9 @@ async def test_an_agency_added_to_the_table_is_accepted_at_once(client, db):
         response = await post(client, feature("NEW-AGENCY", agency="TST_BP"))
         assert response.status_code == 201, response.text
     finally:
-        async with db.begin() as conn:
-            await conn.execute(text("TRUNCATE incidents, apprehensions"))
-            await conn.execute(text("DELETE FROM agencies WHERE code = 'TST_BP'"))
+        await as_owner(
+            db, "TRUNCATE incidents, apprehensions", "DELETE FROM agencies WHERE code = 'TST_BP'"
+        )
 
 
 async def test_a_new_incident_cannot_be_posted_closed(client):

@@ -17,6 +17,7 @@ from geo_service.store.incidents import IncidentFilter
 from geo_service.store.models import ROLLUP_RESOLUTIONS
 from geo_service.store.visibility import SERVICE, Caller
 from geo_service.store.windows import split
+from tests.conftest import as_owner
 from tests.factories import feature
 
 URL = "/api/v1/incidents"
@@ -115,8 +116,7 @@ async def test_kept_counts_equal_a_recount_after_every_kind_of_write(stored):
 
 
 async def test_truncating_incidents_empties_the_kept_counts(stored):
-    async with stored.begin() as conn:
-        await conn.execute(text("TRUNCATE incidents, apprehensions"))
+    await as_owner(stored, "TRUNCATE incidents, apprehensions")
     async with stored.connect() as conn:
         left = (await conn.execute(text("SELECT count(*) FROM hex_counts"))).scalar_one()
         left += (await conn.execute(text("SELECT count(*) FROM hex_nationalities"))).scalar_one()
