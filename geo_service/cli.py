@@ -20,6 +20,10 @@ demo_app = typer.Typer(no_args_is_help=True, help="Demo and synthetic incidents.
 app.add_typer(db_app, name="db")
 app.add_typer(reference_app, name="reference")
 app.add_typer(demo_app, name="demo")
+users_app = typer.Typer(no_args_is_help=True, help="Users: one agency and one role each.")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of users, for machine clients.")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
 
@@ -246,6 +250,90 @@ def _run_or_refuse(work: Callable[[Any], Awaitable[T]]) -> T:
         raise typer.Exit(2) from None
 
 
+def _run_or_tell(work: Callable[[Any], Awaitable[T]]) -> T:
+    """`_run_or_refuse(work)`, a missing user or key told (exit status 2)."""
+    from geo_service.services.errors import NotFound
+
+    try:
+        return _run_or_refuse(work)
+    except NotFound as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from None
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    agency: Annotated[str, typer.Option(help="BIH_BP, MNE_BP, SRB_BP or PCC")],
+    role: Annotated[str, typer.Option(help="viewer, analyst, officer or admin")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="12+")
+    ],
+) -> None:
+    """Add a user (the password is asked for when not given)."""
+    from geo_service.services import accounts
+
+    user = _run_or_tell(lambda e: accounts.add_user(e, username, agency, role, password))
+    typer.echo(f"user {user.name}: {user.role} of {user.agency}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user, with agency, role and whether disabled."""
+    from geo_service.services import accounts
+
+    for u in _run(accounts.users):
+        state = f"disabled {u.disabled_at:%Y-%m-%d}" if u.disabled_at else "enabled"
+        typer.echo(f"{u.username}\t{u.agency}\t{u.role}\t{state}")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: no more logins or keys; open sessions end."""
+    from geo_service.services import accounts
+
+    _run_or_tell(lambda e: accounts.disable_user(e, username))
+    typer.echo(f"user {username} disabled")
+
+
+@keys_app.command("create")
+def keys_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="what the key is for")] = "api",
+    days: Annotated[int, typer.Option(min=1, max=730, help="days until it expires")] = 90,
+) -> None:
+    """Create an API key for a user; it is shown this once and stored only as a digest."""
+    from geo_service.services import accounts
+
+    typer.echo(_run_or_tell(lambda e: accounts.create_key(e, username, name, days)))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="the key's prefix (keys list)")],
+) -> None:
+    """Revoke a key at once."""
+    from geo_service.services import accounts
+
+    _run_or_tell(lambda e: accounts.revoke_key(e, prefix))
+    typer.echo(f"key {prefix} revoked")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: prefix, name, user, expiry, revoked, last used (never the key itself)."""
+    from geo_service.services import accounts
+
+    for k in _run(accounts.keys):
+        state = (
+            f"revoked {k.revoked_at:%Y-%m-%d}"
+            if k.revoked_at
+            else f"expires {k.expires_at:%Y-%m-%d}"
+        )
+        used = f"last used {k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never used"
+        typer.echo(f"{k.prefix}\t{k.name}\t{k.username}\t{state}\t{used}")
+
+
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Option(dir_okay=False, help="FILE.geojson, .csv or .gpkg")],
@@ -442,6 +530,20 @@ def demo_ensure(
 
     created = _run(work)
     typer.echo(f"demo: {created} incidents loaded" if created else "demo: store already has data")
+
+
+@demo_app.command("users")
+def demo_users() -> None:
+    """Make one demo user per agency and role and print their passwords (this once)."""
+    from geo_service.services import accounts
+
+    made = _run(accounts.make_demo_users)
+    if not made:
+        typer.echo("demo users: made before (their passwords were printed then)")
+        return
+    typer.echo("demo users (shown this once; the service runs with them in demo mode only):")
+    for name, (agency, role, password) in made.items():
+        typer.echo(f"  {name:<20} {agency:<7} {role:<8} {password}")
 
 
 @demo_app.command("live")

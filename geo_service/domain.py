@@ -22,6 +22,10 @@ DETECTIONS: Final = ("border_check", "surveillance", "inland", "other")
 MEANS: Final = ("on_foot", "vehicle", "train", "boat", "other")
 IMPACTS: Final = ("low", "medium", "high")
 SHARINGS: Final = ("national", "pcc")
+# A user's one role: the wall display (aggregates and points, no narratives or references),
+# analysts (every incident the agency may see), officers (also write the agency's own),
+# administrators (users, keys, reference data, impact-level overrides).
+ROLES: Final = ("viewer", "analyst", "officer", "admin")
 STATUSES: Final = ("open", "closed")
 
 # H3 resolutions stored for every incident, each computed from the point itself.
@@ -39,5 +43,7 @@ NATIONALITIES: Final = frozenset(c.alpha_3 for c in pycountry.countries) | {
 }
 
 EARLIEST_OCCURRENCE: Final = "2000-01-01T00:00:00+00:00"
+# Ids (incidents, audit entries) are PostgreSQL bigints: none is larger.
+MAX_ID: Final = 2**63 - 1
 # Clocks of reporting devices drift; an occurrence this far ahead of ours is still accepted.
 CLOCK_SKEW_S: Final = 300

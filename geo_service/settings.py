@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     # The database role the service works as (migration 0005 makes it): not a superuser,
     # owner of nothing; empty when DATABASE_URL's user is that role already.
     db_role: str = "geo_service_app"
+    # Demo mode (`./dev run`): demo users with known passwords may exist; outside it the
+    # service refuses to start while any is enabled.
+    demo: bool = False
+    # Browser sessions: hours an analyst's, officer's or admin's lasts; days a viewer's (a
+    # wall display) lasts.
+    session_hours: float = 12.0
+    viewer_session_days: float = 90.0
     borders_dir: Path = PROJECT_ROOT / "data" / "borders"
     layers_dir: Path = PROJECT_ROOT / "layers"
     web_dir: Path = PROJECT_ROOT / "web"
@@ -73,6 +80,17 @@ class Settings(BaseSettings):
     export_timeout_s: float = 900.0
     # Seconds between checks for alerts in each process (0: none; one process checks at a time).
     alert_interval_s: float = 60.0
+    # Origins (scheme://host[:port]) whose pages may call the API from a browser, as a JSON
+    # list; none by default, and then no CORS header is sent at all.
+    cors_origins: list[str] = []
+    # Requests a second each client address and each credential may make after a burst, and
+    # login attempts a minute per address; counted in each process; 0: no limit.
+    rate_per_address_per_s: float = 50.0
+    rate_per_address_burst: int = 200
+    rate_per_credential_per_s: float = 50.0
+    rate_per_credential_burst: int = 200
+    login_attempts_per_minute: float = 5.0
+    login_attempts_burst: int = 10
 
 
 @lru_cache

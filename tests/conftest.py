@@ -32,11 +32,19 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_DATABASE_URL = os.environ.get(
     "GEO_SERVICE_TEST_DATABASE_URL", local_database_url("geo_service_test")
 )
+# The suite asks far faster, and logs in far more often, than people do, all from one
+# address: the rate limits are raised out of its way (tests/api/test_hardening.py checks them
+# on an app of its own).
+RAISED_RATE_LIMITS = {
+    f"{limit}_{what}": 1_000_000
+    for limit in ("rate_per_address", "rate_per_credential")
+    for what in ("per_s", "burst")
+} | {"login_attempts_per_minute": 1_000_000, "login_attempts_burst": 1_000_000}
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(database_url=TEST_DATABASE_URL, alert_interval_s=0)
+    return Settings(database_url=TEST_DATABASE_URL, alert_interval_s=0, **RAISED_RATE_LIMITS)
 
 
 @pytest.fixture(scope="session")
@@ -89,8 +97,8 @@ async def as_owner(engine: AsyncEngine, *statements: str) -> None:
 async def truncate(engine: AsyncEngine) -> None:
     await as_owner(
         engine,
-        "TRUNCATE incidents, apprehensions, section_impact_overrides, alerts, alert_states "
-        "RESTART IDENTITY CASCADE",
+        "TRUNCATE incidents, apprehensions, section_impact_overrides, alerts, alert_states, "
+        "users, api_keys, sessions, audit RESTART IDENTITY CASCADE",
     )
 
 
@@ -147,6 +155,7 @@ def start_server(database_url: str, port: int, **settings: str) -> subprocess.Po
         **os.environ,
         "DATABASE_URL": database_url,
         "GEO_SERVICE_ALERT_INTERVAL_S": "0",
+        **{f"GEO_SERVICE_{name.upper()}": str(value) for name, value in RAISED_RATE_LIMITS.items()},
         **settings,
     }
     command = [str(Path(sys.executable).parent / "geo-service"), "serve", "--port", str(port)]

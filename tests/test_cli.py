@@ -216,3 +216,35 @@ async def test_report_writes_one_html_file(settings, db, tmp_path):
     assert refused.returncode == 2
     assert "period: 'month' is not one of day, week" in refused.stderr
     assert "lang: 'de' is not one of en, bs, sr-Cyrl" in refused.stderr
+
+
+async def test_users_and_keys(settings, db, client):
+    made = run(settings, "users", "add", "mne-officer", "--agency", "MNE_BP", "--role", "officer",
+               "--password", "a long enough password")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    refused = run(settings, "users", "add", "x", "--agency", "NOPE", "--role", "chief",
+                  "--password", "short")  # fmt: skip
+    assert refused.returncode == 2
+    assert {"username", "agency", "role", "password"} <= {
+        line.split(":")[0] for line in refused.stderr.splitlines()
+    }
+    listed = run(settings, "users", "list")
+    assert "mne-officer\tMNE_BP\tofficer\tenabled" in listed.stdout
+
+    key = run(settings, "keys", "create", "mne-officer", "--name", "sync", "--days", "7")
+    assert key.returncode == 0, key.stderr
+    secret = key.stdout.strip()
+    assert secret.startswith("gsk_")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert (await client.get("/api/v1/incidents", headers=headers)).status_code == 200
+    prefix = secret.split("_")[1]
+    keys = run(settings, "keys", "list").stdout
+    assert f"{prefix}\tsync\tmne-officer" in keys and secret not in keys
+
+    assert run(settings, "keys", "revoke", prefix).returncode == 0
+    assert (await client.get("/api/v1/incidents", headers=headers)).status_code == 401
+    assert run(settings, "keys", "revoke", prefix).returncode == 2
+
+    assert run(settings, "users", "disable", "mne-officer").returncode == 0
+    assert "disabled" in run(settings, "users", "list").stdout
+    assert run(settings, "keys", "create", "mne-officer").returncode == 2

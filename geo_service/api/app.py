@@ -12,12 +12,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from geo_service import __version__
 from geo_service.api import problems
+from geo_service.api.hardening import CrossOrigin, RateLimits, SecurityHeaders
+from geo_service.api.nul_guard import RefuseNul
 from geo_service.api.observability import RequestObserver
+from geo_service.api.openapi_responses import document_common_problems
 from geo_service.api.read_your_writes import ReadYourWrites
 from geo_service.api.routes import (
+    audit,
     exports,
     health,
     imports,
@@ -26,13 +31,14 @@ from geo_service.api.routes import (
     ogc,
     reports,
     sections,
+    session,
     stream,
     tiles,
     trends,
     web,
 )
 from geo_service.geo.reference import Geography, load_geography
-from geo_service.services import alerts, hexes
+from geo_service.services import accounts, alerts, hexes
 from geo_service.services.features import IncidentFeature
 from geo_service.services.result_cache import ResultCache
 from geo_service.settings import Settings, get_settings
@@ -109,6 +115,19 @@ def _also_on_exit(callback: Callable[[], None]) -> Callable[[], None]:
     return put_back
 
 
+async def _refuse_demo_credentials(engine: Any, settings: Settings) -> None:
+    """Outside demo mode, demo users (whose passwords were printed) must not log in."""
+    if settings.demo:
+        return
+    with contextlib.suppress(OperationalError, ProgrammingError):  # no database yet: /readyz
+        found = await accounts.demo_users_enabled(engine)
+        if found:
+            raise SystemExit(
+                f"refusing to start outside demo mode: demo users are enabled ({found[0]}, ...); "
+                "disable them (geo-service users disable NAME) or set GEO_SERVICE_DEMO=1"
+            )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -116,6 +135,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = create_engine(settings)
+        try:
+            await _refuse_demo_credentials(app.state.engine, settings)
+        except SystemExit:
+            await app.state.engine.dispose()
+            raise
         app.state.geography = load_geography(settings.borders_dir)
         app.state.changes = Changes(settings.database_url, role=settings.db_role)
         await app.state.changes.start()
@@ -165,7 +189,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(RefuseNul)
     app.add_middleware(ReadYourWrites)
+    app.add_middleware(RateLimits, settings=settings)
+    app.add_middleware(CrossOrigin, settings=settings)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(RequestObserver)
     for router in (
         incidents.router,
@@ -179,6 +207,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stream.router,
         exports.router,
         reports.router,
+        session.router,
+        audit.router,
         health.router,
     ):
         app.include_router(router)
@@ -194,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             components.update(feature.pop("$defs", {}))
             components["IncidentFeature"] = feature
             components["Problem"] = PROBLEM_SCHEMA
+            document_common_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

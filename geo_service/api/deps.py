@@ -1,19 +1,23 @@
 """Request parameters shared by routes, each parsed once, and request-scoped resources."""
 
 import contextlib
-from collections.abc import Collection
+import hmac
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service import domain
 from geo_service.api.problems import HTTPProblem
 from geo_service.geo.h3cells import parse_cell
 from geo_service.geo.reference import Geography
-from geo_service.metrics import READS
-from geo_service.services.errors import FieldError
+from geo_service.metrics import READS, REQUEST_ID
+from geo_service.services import accounts
+from geo_service.services.audit import Trail
+from geo_service.services.errors import FieldError, Forbidden, Unauthenticated
 from geo_service.services.result_cache import READ_AS_OF, ResultCache
 from geo_service.settings import Settings
 from geo_service.store.incidents import IncidentFilter
@@ -24,6 +28,13 @@ MAX_LIMIT = 10_000
 # The cookie a write's answer sets when reads may go to a replica: the primary's WAL position
 # after the write, so that the writer's next reads see it (read-your-writes).
 WRITTEN_COOKIE = "geo_service_written"
+SESSION_COOKIE = "geo_service_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The credentials `caller` reads, named so that the OpenAPI document shows which operations
+# take them; none refuses anything itself.
+BEARER = HTTPBearer(scheme_name="bearer", description="`Bearer <API key>`", auto_error=False)
+API_KEY = APIKeyHeader(name="X-API-Key", scheme_name="apiKey", auto_error=False)
+SESSION = APIKeyCookie(name=SESSION_COOKIE, scheme_name="session", auto_error=False)
 
 
 async def engine(request: Request) -> AsyncEngine:
@@ -56,11 +67,65 @@ async def result_cache(request: Request) -> ResultCache:
     return request.app.state.result_cache
 
 
-async def caller(request: Request) -> Caller:
-    """Who is asking (every caller is the service itself until users and keys exist); the
-    database work of the request is done as them (row-level security)."""
-    CURRENT_CALLER.set(SERVICE)
-    return SERVICE
+def _api_key(request: Request) -> str | None:
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("Authorization must be `Bearer <API key>`")
+        return value.strip()
+    return request.headers.get("x-api-key")
+
+
+async def caller(
+    request: Request,
+    _by_bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    _by_header: Annotated[str | None, Depends(API_KEY)],
+    _by_cookie: Annotated[str | None, Depends(SESSION)],
+) -> Caller:
+    """Who is asking: the user of an API key (`Authorization: Bearer <key>` or `X-API-Key`)
+    or of a browser session (cookie; a write must also send the session's CSRF token in
+    `X-CSRF-Token`). A request with neither is still served as the service itself, until
+    every client logs in. The database work of the request is done as the caller
+    (row-level security)."""
+    engine = request.app.state.engine
+    found, via = SERVICE, "none"
+    key = _api_key(request)
+    if key is not None:
+        found, via = await accounts.caller_of_key(engine, key), "key"
+    elif (token := request.cookies.get(SESSION_COOKIE)) is not None:
+        found, csrf = await accounts.session_of(engine, token)
+        via = "session"
+        sent = request.headers.get("x-csrf-token", "")
+        if request.method not in SAFE_METHODS and not hmac.compare_digest(sent, csrf):
+            raise Forbidden("a write in a browser session needs the session's X-CSRF-Token")
+    CURRENT_CALLER.set(found)
+    request.state.caller, request.state.credential = found, via
+    if via == "key" and request.method not in SAFE_METHODS:
+        await trail_of(request, found).add("key_write", f"{request.method} {request.url.path}")
+    return found
+
+
+def trail_of(request: Request, who: Caller) -> Trail:
+    address = request.client.host if request.client else None
+    return Trail(request.app.state.engine, who, address, REQUEST_ID.get())
+
+
+async def trail(request: Request, who: Annotated[Caller, Depends(caller)]) -> Trail:
+    """The audit trail, as seen from this request."""
+    return trail_of(request, who)
+
+
+def role_in(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency: the caller, when their role is one of `roles` (the service itself is
+    every role)."""
+
+    async def allowed(who: Annotated[Caller, Depends(caller)]) -> Caller:
+        if who.agency is not None and who.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {who.role}")
+        return who
+
+    return allowed
 
 
 Engine = Annotated[AsyncEngine, Depends(engine)]
@@ -68,7 +133,13 @@ ReadEngine = Annotated[AsyncEngine, Depends(read_engine)]
 Geo = Annotated[Geography, Depends(geography)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]
+# Callers who read incidents whole (narratives, references); who write the agency's own;
+# who administer.
+AnalystDep = Annotated[Caller, Depends(role_in("analyst", "officer", "admin"))]
+OfficerDep = Annotated[Caller, Depends(role_in("officer"))]
+AdminDep = Annotated[Caller, Depends(role_in("admin"))]
 ResultCacheDep = Annotated[ResultCache, Depends(result_cache)]
+TrailDep = Annotated[Trail, Depends(trail)]
 
 
 def bad_parameter(field: str, reason: str) -> HTTPProblem:

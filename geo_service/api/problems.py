@@ -69,7 +69,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> Response:
         errors = exc.errors if isinstance(exc, InvalidInput) else None
-        return problem(request, exc.status, exc.title, exc.detail, errors)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(request, exc.status, exc.title, exc.detail, errors, headers)
 
     @app.exception_handler(HTTPProblem)
     async def _http_problem(request: Request, exc: HTTPProblem) -> Response:
@@ -99,8 +100,11 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(request, 500, "Internal error", "an unexpected error; it has been logged")
+    app.add_exception_handler(DBAPIError, unexpected)
+    app.add_exception_handler(Exception, unexpected)
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    """A 500 that says nothing of the error (no trace, no SQL); the log has it."""
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(request, 500, "Internal error", "an unexpected error; it has been logged")

@@ -23,12 +23,12 @@ from geo_service.services import incident_rows
 from geo_service.services.enrichment import derived_columns, digests
 from geo_service.services.errors import Conflict, FieldError, InvalidInput
 from geo_service.services.incident_rows import IncidentRows, Vocabulary
-from geo_service.services.ingest import SUBMITTED_COLUMNS, vocabulary
+from geo_service.services.ingest import SUBMITTED_COLUMNS, check_own, vocabulary
 from geo_service.services.readers import COORDINATE_COLUMNS, Table
 from geo_service.store import bulk
 from geo_service.store import incidents as store
 from geo_service.store.models import apprehensions, incidents
-from geo_service.store.visibility import Caller
+from geo_service.store.visibility import Caller, as_service
 
 CHUNK_ROWS = 50_000
 FIRST_CHUNK_ROWS = 5_000
@@ -175,10 +175,19 @@ async def import_table(
     references; the unique constraint catches one that is stored, and the import then runs
     again with the look-up (a retried import, say).
     """
-    try:
-        return await _import(engine, caller, geo, table, skip_invalid, on_progress, look_up=False)
-    except _AlreadyStored:
-        return await _import(engine, caller, geo, table, skip_invalid, on_progress, look_up=True)
+    if "agency" in table.frame:
+        check_own(caller, table.frame["agency"].dropna().unique())
+    # Every row is the caller's agency's: written by COPY, which row-level security refuses
+    # to an agency's role.
+    with as_service():
+        try:
+            return await _import(
+                engine, caller, geo, table, skip_invalid, on_progress, look_up=False
+            )
+        except _AlreadyStored:
+            return await _import(
+                engine, caller, geo, table, skip_invalid, on_progress, look_up=True
+            )
 
 
 async def _import(

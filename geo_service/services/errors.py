@@ -65,3 +65,18 @@ class PreconditionRequired(ServiceError):
 class UnreadableFile(ServiceError):
     status = 400
     title = "Unreadable input"
+
+
+class Unauthenticated(ServiceError):
+    """No valid credential: a key unknown, expired or revoked, a session ended, a wrong
+    password."""
+
+    status = 401
+    title = "Unauthenticated"
+
+
+class Forbidden(ServiceError):
+    """The caller is known, and may not do this."""
+
+    status = 403
+    title = "Forbidden"

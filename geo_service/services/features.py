@@ -244,3 +244,11 @@ def loads(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(errors=[FieldError("body", f"malformed JSON: {exc}")]) from exc
+
+
+def redacted(feature: bytes | str, hidden: frozenset[str]) -> bytes:
+    """A Feature's GeoJSON text without the `hidden` properties."""
+    out = orjson.loads(feature)
+    for name in hidden:
+        out["properties"].pop(name, None)
+    return orjson.dumps(out)

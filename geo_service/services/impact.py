@@ -181,8 +181,8 @@ async def set_override(
     errors = []
     if level is not None and level not in LEVELS:
         errors.append(FieldError("level", f"must be one of {', '.join(LEVELS)}, or null"))
-    if not 3 <= len(reason.strip()) <= 2000:
-        errors.append(FieldError("reason", "must say why, in 3 to 2000 characters"))
+    if not 3 <= len(reason.strip()) <= 2000 or "\x00" in reason:
+        errors.append(FieldError("reason", "must say why, in 3 to 2000 characters (no NUL)"))
     if errors:
         raise InvalidInput(errors=errors)
     async with engine.begin() as conn:

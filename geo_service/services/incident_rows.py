@@ -113,6 +113,15 @@ def _objects(values: Sequence[Any]) -> np.ndarray:
     return out
 
 
+def _utc(t: datetime) -> datetime:
+    """`t` in UTC, naive; a time whose UTC falls before year 1 or after 9999 is held at that
+    edge, for the rules to refuse as too early or in the future."""
+    try:
+        return t.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if t.year == 1 else datetime.max
+
+
 def from_properties(
     items: Sequence[tuple[tuple[float, float], dict[str, Any]]],
 ) -> IncidentRows:
@@ -138,9 +147,7 @@ def from_properties(
         agency=column("agency"),
         external_ref=column("external_ref"),
         category=column("category"),
-        occurred_at=np.array(
-            [t.astimezone(UTC).replace(tzinfo=None) for t in occurred], dtype="datetime64[us]"
-        ),
+        occurred_at=np.array([_utc(t) for t in occurred], dtype="datetime64[us]"),
         lon=np.array([xy[0] for xy, _ in items], dtype=np.float64),
         lat=np.array([xy[1] for xy, _ in items], dtype=np.float64),
         location_accuracy_m=np.array(
@@ -400,12 +407,15 @@ def check(
         "crossing_point",
         lambda i: f"unknown crossing point {rows.crossing_point[i]!r}",
     )
-    long_narrative = np.fromiter(
-        (n is not None and len(n) > MAX_NARRATIVE_LENGTH for n in rows.narrative),
+    # Line breaks and tabs are a narrative's own; NUL is nobody's (PostgreSQL refuses it).
+    bad_narrative = np.fromiter(
+        (n is not None and (len(n) > MAX_NARRATIVE_LENGTH or "\x00" in n) for n in rows.narrative),
         dtype=bool,
         count=len(rows),
     )
-    refuse(long_narrative, "narrative", f"must be at most {MAX_NARRATIVE_LENGTH} characters")
+    refuse(
+        bad_narrative, "narrative", f"must be at most {MAX_NARRATIVE_LENGTH} characters, none NUL"
+    )
 
     errors.extend(apprehension_groups.check(rows.groups, rows.row, persons))
     apprehended = rows.groups.persons_per_row(len(rows))

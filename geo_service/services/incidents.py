@@ -16,7 +16,7 @@ from geo_service.services.errors import (
     NotFound,
     PreconditionFailed,
 )
-from geo_service.services.ingest import prepare_one, vocabulary
+from geo_service.services.ingest import check_own, prepare_one, vocabulary
 from geo_service.store import incidents as store
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
@@ -63,14 +63,20 @@ async def list_features(
     *,
     limit: int,
     cursor: str | None = None,
+    hidden: frozenset[str] = frozenset(),
 ) -> Page:
-    """One page of incidents, newest first, and the cursor of the next page if any."""
+    """One page of incidents, newest first, and the cursor of the next page if any (without
+    the `hidden` properties)."""
     after = decode_cursor(cursor) if cursor else None
     async with engine.connect() as conn:
         rows = await store.list_incidents(conn, caller, where, limit=limit + 1, after=after)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id) if more else None
+    if hidden:
+        return Page(
+            [orjson.Fragment(features.redacted(r.feature, hidden)) for r in rows], next_cursor
+        )
     return Page([orjson.Fragment(r.feature) for r in rows], next_cursor)
 
 
@@ -87,6 +93,7 @@ async def patch_incident(
         row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
         if row is None:
             raise NotFound(f"no incident {incident_id}")
+        check_own(caller, [row.agency])
         if row.version != expected_version:
             raise PreconditionFailed(
                 f"incident {incident_id} is at version {row.version}, not {expected_version}; "
@@ -123,6 +130,7 @@ async def delete_incident(
         row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
         if row is None:
             raise NotFound(f"no incident {incident_id}")
+        check_own(caller, [row.agency])
         if expected_version is not None and row.version != expected_version:
             raise PreconditionFailed(
                 f"incident {incident_id} is at version {row.version}, not {expected_version}"

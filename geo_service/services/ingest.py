@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from geo_service.geo.reference import Geography
 from geo_service.services import incident_rows
 from geo_service.services.enrichment import derived_columns, digests
-from geo_service.services.errors import Conflict, FieldError, InvalidInput
+from geo_service.services.errors import Conflict, FieldError, Forbidden, InvalidInput
 from geo_service.services.features import to_feature
 from geo_service.services.incident_rows import IncidentRows, Vocabulary
 from geo_service.store import incidents as store
@@ -86,10 +86,23 @@ def prepare_one(
     return values, _groups(rows, 0)
 
 
+def check_own(caller: Caller, agencies: Iterable[object]) -> None:
+    """An agency's caller writes only the agency's own incidents (the service, any)."""
+    if caller.agency is None:
+        return
+    # Missing agencies (None, NaN) are the checks' to refuse, field by field.
+    others = sorted({str(a) for a in agencies if a is not None and a == a and a != caller.agency})
+    if others:
+        raise Forbidden(
+            f"{caller.agency} writes its own incidents only, not those of {', '.join(others)}"
+        )
+
+
 async def create_incident(
     engine: AsyncEngine, caller: Caller, geo: Geography, rows: IncidentRows
 ) -> Created:
     """Store one incident, or recognise it as already stored (same agency, reference, content)."""
+    check_own(caller, rows.agency)
     # One statement writes the incident and its groups: in autocommit it is its own
     # transaction, committed before its answer arrives, with no BEGIN and COMMIT round trips.
     async with engine.connect() as conn:

@@ -50,6 +50,10 @@ class Layer:
         """The properties a caller of `role` sees."""
         return tuple(p for p, roles in self.properties.items() if "*" in roles or role in roles)
 
+    def hidden_properties(self, role: str) -> frozenset[str]:
+        """The properties a caller of `role` must not be sent."""
+        return frozenset(self.properties) - set(self.visible_properties(role))
+
     def visible_tile_properties(self, role: str) -> tuple[str, ...]:
         """The properties a vector tile carries for a caller of `role`."""
         seen = set(self.visible_properties(role))

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from geo_service.domain import MAX_ID
 from geo_service.geo.reference import Geography
 from geo_service.services import hotspots, impact, incidents
 from geo_service.services.errors import NotFound, ServiceError
@@ -85,7 +86,10 @@ async def items(
             cache=cache,
         )
     if layer.table == "incidents":
-        return await incidents.list_features(engine, caller, where, limit=limit, cursor=cursor)
+        hidden = layer.hidden_properties(caller.role)
+        return await incidents.list_features(
+            engine, caller, where, limit=limit, cursor=cursor, hidden=hidden
+        )
     if layer.table is None:
         raise NotServedYet(f"the features of {layer.id!r} are not served yet")
     async with engine.connect() as conn:
@@ -154,9 +158,15 @@ async def item(
 ) -> dict[str, Any]:
     """One feature of a layer by its id."""
     if layer.table == "incidents":
-        if not feature_id.isdigit():
+        if not (feature_id.isascii() and feature_id.isdigit() and int(feature_id) <= MAX_ID):
             raise NotFound(f"no incident {feature_id!r}")
-        return await incidents.get_feature(engine, caller, int(feature_id))
+        feature = await incidents.get_feature(engine, caller, int(feature_id))
+        for name in layer.hidden_properties(caller.role):
+            feature["properties"].pop(name, None)
+        return feature
+    if layer.source.get("aggregate"):
+        # Cells of a hexagon or hot-spot layer exist only as computed for one request.
+        raise NotFound(f"the features of {layer.id!r} are aggregates: none has an id to look up")
     if layer.table is None:
         raise NotServedYet(f"the features of {layer.id!r} are not served yet")
     async with engine.connect() as conn:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from geo_service.services import alerts
+from geo_service.services import alerts, features
 from geo_service.store import incidents as store
 from geo_service.store.visibility import Caller
 
@@ -24,8 +24,13 @@ _shared: OrderedDict[tuple[int, Caller], tuple[dict[str, Any], asyncio.Future[li
 )
 
 
-async def shared_events(engine: AsyncEngine, caller: Caller, notice: dict[str, Any]) -> list[Event]:
-    """`events(engine, caller, notice)`, made once per notice and kind of caller."""
+async def shared_events(
+    engine: AsyncEngine,
+    caller: Caller,
+    notice: dict[str, Any],
+    hidden: frozenset[str] = frozenset(),
+) -> list[Event]:
+    """`events(engine, caller, notice, hidden)`, made once per notice and kind of caller."""
     key = (id(notice), caller)
     held = _shared.get(key)
     if held is not None and held[0] is notice:
@@ -34,13 +39,13 @@ async def shared_events(engine: AsyncEngine, caller: Caller, notice: dict[str, A
         except asyncio.CancelledError:
             if not held[1].cancelled():
                 raise  # this client went away
-            return await events(engine, caller, notice)  # the one reading it went away
+            return await events(engine, caller, notice, hidden)  # its reader went away
     future: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
     _shared[key] = (notice, future)
     while len(_shared) > SHARED_NOTICES:
         _shared.popitem(last=False)
     try:
-        result = await events(engine, caller, notice)
+        result = await events(engine, caller, notice, hidden)
     except asyncio.CancelledError:
         future.cancel()
         _shared.pop(key, None)
@@ -54,8 +59,14 @@ async def shared_events(engine: AsyncEngine, caller: Caller, notice: dict[str, A
     return result
 
 
-async def events(engine: AsyncEngine, caller: Caller, notice: dict[str, Any]) -> list[Event]:
-    """The events `notice` makes for `caller`, in incident order."""
+async def events(
+    engine: AsyncEngine,
+    caller: Caller,
+    notice: dict[str, Any],
+    hidden: frozenset[str] = frozenset(),
+) -> list[Event]:
+    """The events `notice` makes for `caller`, in incident order, without the incidents'
+    `hidden` properties (those the caller's role does not see)."""
     op, ids, count = notice.get("op"), notice.get("ids") or [], notice.get("count")
     if notice.get("table") == "apprehensions":
         # Groups are written only with their incident, whose own notice (sent first, in the
@@ -76,7 +87,8 @@ async def events(engine: AsyncEngine, caller: Caller, notice: dict[str, Any]) ->
         if row.deleted:
             out.append(("removed", orjson.dumps({"id": row.id})))
         else:
-            out.append(("incident", row.feature.encode()))
+            data = row.feature.encode()
+            out.append(("incident", features.redacted(data, hidden) if hidden else data))
     return out
 
 

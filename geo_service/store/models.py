@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import INET, JSONB
 
 from geo_service import domain
 
@@ -260,4 +261,62 @@ alert_states = Table(
     Column("subject", String(32), primary_key=True),
     Column("state", String(16), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Users of one agency and one role; their API keys and browser sessions. Passwords are
+# argon2id hashes; keys and session tokens are stored as SHA-256 digests only.
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("username", Text, nullable=False),
+    Column("agency", String(16), ForeignKey("agencies.code"), nullable=False),
+    Column("role", String(8), nullable=False),
+    Column("password_hash", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("disabled_at", DateTime(timezone=True)),
+    _one_of("role", domain.ROLES),
+    Index("uq_users_username", text("lower(username)"), unique=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("prefix", String(12), nullable=False),
+    Column("secret_sha256", LargeBinary(32), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_sha256", LargeBinary(32), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sessions_expires_at", "expires_at"),
+)
+
+# Who did what, when and from where: append-only for the service's roles (migration 0006).
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("user_id", BigInteger),
+    Column("actor", Text, nullable=False),
+    Column("agency", String(16)),
+    Column("action", String(16), nullable=False),
+    Column("subject", Text),
+    Column("detail", JSONB),
+    Column("address", INET),
+    Column("request_id", Text),
+    Index("ix_audit_at", "at"),
 )

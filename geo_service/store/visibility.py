@@ -7,8 +7,10 @@ partner agency. Deleted incidents are seen by nobody. The service itself (no age
 everything that is not deleted.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, true
@@ -18,10 +20,15 @@ from geo_service.store.models import incidents
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: their agency (None for the service itself) and role."""
+    """Who asks: their agency (None for the service itself) and role; the user, when a
+    user asks (by API key or browser session)."""
 
     agency: str | None
     role: str = "admin"
+    # Not compared: callers of one agency and role see the same, so results kept for one of
+    # them (caches, the live stream's shared reads) serve them all.
+    user_id: int | None = field(default=None, compare=False)
+    name: str = field(default="service", compare=False)
 
 
 SERVICE = Caller(agency=None, role="admin")
@@ -31,6 +38,17 @@ SERVICE = Caller(agency=None, role="admin")
 # row-level security applies the same sharing rule under every query. Work the service does
 # on its own account runs as SERVICE.
 CURRENT_CALLER: ContextVar[Caller] = ContextVar("current_caller", default=SERVICE)
+
+
+@contextmanager
+def as_service() -> Iterator[None]:
+    """The database work of the block done as the service itself: for what row-level security
+    cannot do for an agency's caller (COPY), once the service has checked the caller may."""
+    token = CURRENT_CALLER.set(SERVICE)
+    try:
+        yield
+    finally:
+        CURRENT_CALLER.reset(token)
 
 
 def shared_with(caller: Caller, agency: Any, sharing: Any) -> ColumnElement[bool]:

@@ -53,6 +53,10 @@ def test_up_down_up_on_an_empty_database(empty_database):
         "section_impact_overrides",
         "alerts",
         "alert_states",
+        "users",
+        "api_keys",
+        "sessions",
+        "audit",
     }
     migrate.downgrade(empty_database, "base")
     assert tables(empty_database) == {"alembic_version"}
@@ -99,3 +103,16 @@ def test_agencies_are_seeded(migrated):
     with psycopg.connect(libpq_url(migrated)) as conn:
         codes = {r[0] for r in conn.execute("SELECT code FROM agencies")}
     assert codes == {"BIH_BP", "MNE_BP", "SRB_BP", "PCC"}
+
+
+def test_the_audit_trail_is_append_only_for_the_service(migrated):
+    """The service's roles may add to the audit trail and read it, never change or remove."""
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        for role in ("geo_service_app", "geo_service_caller"):
+            rights = conn.execute(
+                "SELECT string_agg(privilege_type, ',' ORDER BY privilege_type) "
+                "FROM information_schema.role_table_grants "
+                "WHERE table_name = 'audit' AND grantee = %s",
+                (role,),
+            ).fetchone()[0]
+            assert rights == "INSERT,SELECT"

@@ -130,7 +130,9 @@ def test_the_time_slider_plays_the_period_step_by_step(server, browser):
     asked: list[str] = []
     page.on("request", lambda r: "/incident-hexes/tiles/" in r.url and asked.append(r.url))
     page.locator("#play").click()
-    page.wait_for_function("new URLSearchParams(location.search).get('step') === '1'", timeout=5000)
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('step') === '1'", timeout=5000
+    )
     page.locator("#play").click()  # pause
     windows = {parse_qs(urlparse(u).query)["datetime"][0] for u in asked}
     days = {
@@ -155,7 +157,7 @@ def test_a_section_click_opens_its_counts_and_legends_follow_the_layers(server, 
         "series"
     ]
     section = max((s for s in busiest if s["key"] != "-"), key=lambda s: s["total"]["incidents"])
-    page.wait_for_function("made['border-sections'].getLayers().length >= 139")
+    page.wait_for_function("() => made['border-sections'].getLayers().length >= 139")
     page.evaluate(
         "id => { made['border-sections'].eachLayer(l => { if (l.feature.properties.id === id)"
         " l.fire('click', { latlng: map.getCenter() }, true); }); }",

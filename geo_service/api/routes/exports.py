@@ -3,10 +3,10 @@ GeoPackage, sent in pieces as it is read."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from geo_service.api.deps import CallerDep, Filter, ReadEngine, SettingsDep
+from geo_service.api.deps import AnalystDep, Filter, ReadEngine, SettingsDep, TrailDep
 from geo_service.services import exports as service
 
 router = APIRouter(prefix="/api/v1", tags=["Exports"])
@@ -31,13 +31,17 @@ router = APIRouter(prefix="/api/v1", tags=["Exports"])
     },
 )
 async def export(
+    request: Request,
     engine: ReadEngine,
-    caller: CallerDep,
+    caller: AnalystDep,
     settings: SettingsDep,
     where: Filter,
+    trail: TrailDep,
     format: Annotated[str, Query(description="geojson, csv or gpkg")] = "geojson",
 ) -> StreamingResponse:
     made = await service.export(engine, caller, where, format, settings)
+    detail = {"format": format, "query": request.url.query, "matched": made.matched}
+    await trail.add("export", None, detail)
     headers = {
         "Content-Disposition": f'attachment; filename="{made.filename}"',
         "X-Matched": str(made.matched),

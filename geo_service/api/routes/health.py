@@ -3,7 +3,7 @@ change listener is connected) and /metrics (Prometheus text format)."""
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from geo_service.api.deps import Engine
@@ -37,7 +37,11 @@ async def readyz(request: Request, engine: Engine) -> Response:
     return Response(body, 200 if ready else 503, headers, media_type="application/json")
 
 
-@router.get("/metrics", summary="Prometheus metrics of this process (text format)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this process (text format)",
+    response_class=PlainTextResponse,
+)
 async def metrics(request: Request, engine: Engine) -> Response:
     STREAM_CLIENTS.set(request.app.state.changes.subscribers)
     lag = request.app.state.read_routing.lag_s

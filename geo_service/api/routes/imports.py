@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from geo_service.api.body import read_body, require_media_type
-from geo_service.api.deps import CallerDep, Engine, Geo, SettingsDep
+from geo_service.api.deps import Engine, Geo, OfficerDep, SettingsDep, TrailDep
 from geo_service.api.problems import PROBLEM_JSON
 from geo_service.metrics import IMPORTS, INCIDENTS_WRITTEN
 from geo_service.services import bulk_import
@@ -72,9 +72,10 @@ _problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/
 async def import_incidents(
     request: Request,
     engine: Engine,
-    caller: CallerDep,
+    caller: OfficerDep,
     geo: Geo,
     config: SettingsDep,
+    trail: TrailDep,
     skip_invalid: Annotated[bool, Query(description="import the good rows, list the bad")] = False,
 ) -> Response:
     kind = require_media_type(request, tuple(MEDIA_TYPES))
@@ -89,4 +90,5 @@ async def import_incidents(
         raise
     IMPORTS.labels("taken").inc()
     INCIDENTS_WRITTEN.labels("import").inc(report.created)
+    await trail.add("import", None, report.as_dict() | {"format": kind})
     return Response(orjson.dumps(report.as_dict()), 201, media_type="application/json")

@@ -2,11 +2,22 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
+from geo_service import domain
 from geo_service.api.body import read_body, require_media_type
-from geo_service.api.deps import MAX_LIMIT, CallerDep, Engine, Filter, Geo, ReadEngine, SettingsDep
+from geo_service.api.deps import (
+    MAX_LIMIT,
+    AnalystDep,
+    Engine,
+    Filter,
+    Geo,
+    OfficerDep,
+    ReadEngine,
+    SettingsDep,
+    TrailDep,
+)
 from geo_service.api.geojson import GEOJSON, feature_page, geojson
 from geo_service.api.problems import PROBLEM_JSON, HTTPProblem
 from geo_service.metrics import INCIDENTS_WRITTEN
@@ -28,6 +39,7 @@ _feature_body = {
 }
 _problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _feature_out = {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/IncidentFeature"}}}}
+IncidentId = Annotated[int, Path(ge=1, le=domain.MAX_ID)]
 
 
 def _etag(version: int) -> str:
@@ -73,7 +85,12 @@ def _version(if_match: str | None, *, required: bool) -> int | None:
     },
 )
 async def create(
-    request: Request, engine: Engine, caller: CallerDep, geo: Geo, config: SettingsDep
+    request: Request,
+    engine: Engine,
+    caller: OfficerDep,
+    geo: Geo,
+    config: SettingsDep,
+    trail: TrailDep,
 ) -> Response:
     require_media_type(request, FEATURE_TYPES)
     body = await read_body(request, config.max_incident_bytes)
@@ -85,6 +102,9 @@ async def create(
     headers = {"Location": location, "ETag": _etag(out["properties"]["version"])}
     if created.created:
         INCIDENTS_WRITTEN.labels("api").inc()
+        props = out["properties"]
+        detail = {"agency": props["agency"], "external_ref": props["external_ref"]}
+        await trail.add("create", str(created.id), detail)
     return geojson(out, 201 if created.created else 200, headers)
 
 
@@ -97,7 +117,7 @@ async def create(
 async def list_incidents(
     request: Request,
     engine: ReadEngine,
-    caller: CallerDep,
+    caller: AnalystDep,
     where: Filter,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
     cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
@@ -112,7 +132,7 @@ async def list_incidents(
     summary="Read one incident",
     responses={200: {"description": "The incident", **_feature_out}, 404: _problem},
 )
-async def get_one(incident_id: int, engine: ReadEngine, caller: CallerDep) -> Response:
+async def get_one(incident_id: IncidentId, engine: ReadEngine, caller: AnalystDep) -> Response:
     feature = await service.get_feature(engine, caller, incident_id)
     return geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
 
@@ -140,21 +160,24 @@ async def get_one(incident_id: int, engine: ReadEngine, caller: CallerDep) -> Re
     },
 )
 async def patch(
-    incident_id: int,
+    incident_id: IncidentId,
     request: Request,
     engine: Engine,
-    caller: CallerDep,
+    caller: OfficerDep,
     geo: Geo,
     config: SettingsDep,
+    trail: TrailDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     version = _version(if_match, required=True)
     assert version is not None
     require_media_type(request, PATCH_TYPES)
     body = await read_body(request, config.max_incident_bytes)
-    feature = await service.patch_incident(
-        engine, caller, geo, incident_id, version, features.loads(body)
-    )
+    patch = features.loads(body)
+    feature = await service.patch_incident(engine, caller, geo, incident_id, version, patch)
+    changed = sorted((patch.get("properties") or {}) if isinstance(patch, dict) else ())
+    detail = {"version": feature["properties"]["version"], "changed": changed}
+    await trail.add("update", str(incident_id), detail)
     return geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
 
 
@@ -167,10 +190,12 @@ async def patch(
     responses={404: _problem, 412: _problem},
 )
 async def remove(
-    incident_id: int,
+    incident_id: IncidentId,
     engine: Engine,
-    caller: CallerDep,
+    caller: OfficerDep,
+    trail: TrailDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     await service.delete_incident(engine, caller, incident_id, _version(if_match, required=False))
+    await trail.add("delete", str(incident_id))
     return Response(status_code=204)

@@ -16,7 +16,7 @@ from geo_service.api.deps import (
     ResultCacheDep,
     SettingsDep,
 )
-from geo_service.api.geojson import feature_page, geojson
+from geo_service.api.geojson import GEOJSON, feature_page, geojson
 from geo_service.api.problems import HTTPProblem
 from geo_service.geo.reference import Geography
 from geo_service.services import layer_features
@@ -29,6 +29,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 )
 JSON = "application/json"
+_features: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}}}}
 
 
 def _json(body: Any) -> Response:
@@ -116,6 +117,7 @@ async def collection(
     summary="Features of a collection",
     description="GeoJSON, a page at a time with a `next` link; incidents take the filters of "
     "GET /api/v1/incidents (one query path for both).",
+    responses=_features,
 )
 async def items(
     collection_id: str,
@@ -163,7 +165,9 @@ async def items(
     return feature_page(request, page)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}", summary="One feature", responses=_features
+)
 async def item(
     collection_id: str,
     feature_id: str,

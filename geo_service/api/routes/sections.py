@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 
 from geo_service.api.deps import (
+    AdminDep,
     CallerDep,
     Engine,
     Geo,
@@ -82,7 +83,7 @@ async def section(
 async def set_impact(
     section_id: str,
     engine: Engine,
-    caller: CallerDep,
+    caller: AdminDep,
     geo: Geo,
     level: Annotated[str | None, Body(examples=["high"])] = None,
     reason: Annotated[str, Body(examples=["Large groups seen at Skelani by both patrols"])] = "",

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from geo_service.api.deps import CallerDep, Engine
+from geo_service.api.deps import CallerDep, Engine, SettingsDep
 from geo_service.services import stream
+from geo_service.services.layer_catalog import load_catalog
 
 router = APIRouter(prefix="/api/v1", tags=["Incidents"])
 KEEP_ALIVE_S = 15.0
@@ -24,7 +25,10 @@ KEEP_ALIVE_S = 15.0
     "it may see.",
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def live(request: Request, engine: Engine, caller: CallerDep) -> StreamingResponse:
+async def live(
+    request: Request, engine: Engine, caller: CallerDep, settings: SettingsDep
+) -> StreamingResponse:
+    hidden = load_catalog(settings.layers_dir)["incidents"].hidden_properties(caller.role)
     changes = request.app.state.changes
     draining: asyncio.Event = request.app.state.draining
     queue = changes.subscribe()
@@ -46,7 +50,9 @@ async def live(request: Request, engine: Engine, caller: CallerDep) -> Streaming
                     getting.cancel()
                     yield b": keep-alive\n\n"
                     continue
-                for event, data in await stream.shared_events(engine, caller, getting.result()):
+                for event, data in await stream.shared_events(
+                    engine, caller, getting.result(), hidden
+                ):
                     yield stream.frame(event, data)
         finally:
             stopping.cancel()

@@ -35,12 +35,14 @@ OF_SEEN_INCIDENT = "EXISTS (SELECT 1 FROM incidents i WHERE i.id = incident_id)"
 OF_OWN_INCIDENT = (
     f"EXISTS (SELECT 1 FROM incidents i WHERE i.id = incident_id AND i.agency = {AGENCY})"
 )
-# Per table: which rows the caller reads, and which it may insert, change or remove.
+# Per table: which rows the caller reads, which it may insert, and which change or remove.
+# An incident and its groups are inserted by one statement, whose subqueries do not see the
+# incident it inserts: a group's insert is checked by its foreign key and by the service.
 POLICIES = {
-    "incidents": (SHARED, OWN),
-    "hex_counts": (SHARED, OWN),
-    "hex_nationalities": (SHARED, OWN),
-    "apprehensions": (OF_SEEN_INCIDENT, OF_OWN_INCIDENT),
+    "incidents": (SHARED, OWN, OWN),
+    "hex_counts": (SHARED, OWN, OWN),
+    "hex_nationalities": (SHARED, OWN, OWN),
+    "apprehensions": (OF_SEEN_INCIDENT, "true", OF_OWN_INCIDENT),
 }
 
 
@@ -79,10 +81,10 @@ def upgrade() -> None:
         END $$;
         REVOKE ALL ON FUNCTION geo_service_analyze(text, text) FROM PUBLIC;
         GRANT EXECUTE ON FUNCTION geo_service_analyze(text, text) TO {APP}""")
-    for table, (seen, own) in POLICIES.items():
+    for table, (seen, new, own) in POLICIES.items():
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"CREATE POLICY reads ON {table} FOR SELECT TO {CALLER} USING ({seen})")
-        op.execute(f"CREATE POLICY inserts ON {table} FOR INSERT TO {CALLER} WITH CHECK ({own})")
+        op.execute(f"CREATE POLICY inserts ON {table} FOR INSERT TO {CALLER} WITH CHECK ({new})")
         op.execute(
             f"CREATE POLICY updates ON {table} FOR UPDATE TO {CALLER} "
             f"USING ({own}) WITH CHECK ({own})"

@@ -1,0 +1,31 @@
+"""The audit trail (table of migration 0006): rows are added and read, never changed."""
+
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo_service.store.models import audit
+
+
+async def add(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(audit).values(**values))
+
+
+async def read(
+    conn: AsyncConnection, agency: str | None, limit: int, before: int | None = None
+) -> list[dict[str, Any]]:
+    """The newest entries first (older than entry `before`), of one agency's users (all for
+    None)."""
+    stmt = select(audit).order_by(audit.c.id.desc()).limit(limit)
+    if agency is not None:
+        stmt = stmt.where(audit.c.agency == agency)
+    if before is not None:
+        stmt = stmt.where(audit.c.id < before)
+    out = []
+    for row in await conn.execute(stmt):
+        entry = {str(k): v for k, v in row._mapping.items()}  # plain str keys, for JSON
+        entry["at"] = entry["at"].isoformat()
+        entry["address"] = None if entry["address"] is None else str(entry["address"])
+        out.append(entry)
+    return out
