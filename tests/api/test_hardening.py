@@ -100,6 +100,7 @@ async def hardened(engine, settings) -> AsyncIterator[object]:
         url("incidents", ZVORNIK_Z9),  # a vector tile
         "/",
         "/wall",
+        "/login",
         "/static/app.js",
         "/docs",
         "/openapi.json",
@@ -124,7 +125,7 @@ async def test_hsts_only_over_https(app, db):
     assert "strict-transport-security" not in spoofed.headers
 
 
-@pytest.mark.parametrize("path", ["/", "/wall"])
+@pytest.mark.parametrize("path", ["/", "/wall", "/login"])
 async def test_the_map_pages_run_no_inline_script(client, path):
     response = await client.get(path)
     assert policy(response)["script-src"] == "script-src 'self'"

@@ -48,7 +48,7 @@ CHECKS = [
 EXCLUDED = {"GET /api/v1/stream"}
 # Fuzzed as a PCC administrator: an officer is refused them whatever is sent.
 AS_ADMIN = {"GET /api/v1/audit", "POST /api/v1/sections/{section_id}/impact"}
-EXAMPLES = 12  # per operation and per generation mode
+EXAMPLES = 10  # per operation and per generation mode
 REFERENCES = itertools.count(1)
 
 DOCUMENT = create_app(Settings(database_url=TEST_DATABASE_URL)).openapi()

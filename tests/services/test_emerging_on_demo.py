@@ -1,4 +1,4 @@
-"""On the demo's surge and diminishing scenarios (five seeds each here; the rule was checked
+"""On the demo's surge and diminishing scenarios (four seeds each here; the rule was checked
 on eight, seeds 4–11, when it was made), the emerging hot spot analysis classifies the
 planted section as the scenario's ground truth says, and no other section so. A section is
 classified as most of its recent incidents are (each incident counts for the section it
@@ -60,7 +60,7 @@ async def sections_found(db, geography, settings, name: str, seed: int) -> tuple
     return found, scenario["ground_truth"]
 
 
-@pytest.mark.parametrize("seed", [4, 5, 6, 7, 8])
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
 @pytest.mark.parametrize("name", ["surge", "diminishing"])
 async def test_the_planted_section_is_classified_as_its_ground_truth_says(
     db, geography, settings, name, seed

@@ -9,6 +9,7 @@ from tests.browser import load_recent
 PAGES = [
     ("/?lang=en", "body[data-layers=ready]"),
     ("/wall?lang=en", "body[data-wall=ready]"),
+    ("/login?lang=sr-Cyrl", "body[data-login=ready]"),
     ("/docs", ".swagger-ui .opblock"),
     ("/redoc", "h1:has-text('Border situation service')"),
     ("/api/v1/reports/situation?period=week", ".leaflet-container .leaflet-overlay-pane path"),

@@ -250,7 +250,7 @@ map.on("moveend", () => {
   saveState();
 });
 
-Promise.all([loadStrings(LANG), fetch("/api/v1/layers").then((r) => r.json())]).then(([s, body]) => {
+Promise.all([loadStrings(LANG), fetch("/api/v1/layers").then(checked).then((r) => r.json())]).then(([s, body]) => {
   strings = s;
   catalog = body.layers;
   if (body.basemap) L.tileLayer(body.basemap.url, { attribution: body.basemap.attribution }).addTo(map);

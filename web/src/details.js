@@ -64,7 +64,7 @@ async function openDetails(panel, place, filters, strings, locale) {
   query.set(kind, id);
   const [start, end] = (query.get("datetime") || "").split("/").map((t) => new Date(t));
   const step = end - start > 62 * 86_400_000 ? "weekly" : "daily";
-  const get = (url) => fetch(url).then((r) => r.json());
+  const get = (url) => fetch(url).then(checked).then((r) => r.json());
   const [categories, nationalities, overall, list] = await Promise.all([
     get(`/api/v1/trends?by=category&step=${step}&${query}`),
     get(`/api/v1/trends?by=nationality&step=${step}&${query}`),

@@ -80,7 +80,7 @@ function makeLayer(layer, filters) {
     if (group.loaded) return;
     group.loaded = true;
     const url = withQuery(`${layer.links.items}?limit=10000`, layer.live ? filters : new URLSearchParams());
-    fetch(url).then((r) => r.json()).then((body) => group.addData(body));
+    fetch(url).then(checked).then((r) => r.json()).then((body) => group.addData(body));
   });
   return group;
 }

@@ -55,7 +55,7 @@ function since(ms) {
 
 async function getJSON(url) {
   try {
-    const response = await fetch(url, { cache: "no-store" });
+    const response = checked(await fetch(url, { cache: "no-store" }));
     if (!response.ok) throw new Error(`${response.status} ${url}`);
     const body = await response.json();
     lastGood = new Date();

@@ -21,6 +21,10 @@ def install(app: FastAPI, settings: Settings) -> None:
     async def workspace() -> FileResponse:
         return FileResponse(pages / "index.html", headers={"Cache-Control": "no-cache"})
 
+    @router.get("/login")
+    async def login() -> FileResponse:
+        return FileResponse(pages / "login.html", headers={"Cache-Control": "no-cache"})
+
     @router.get("/wall")
     async def wall() -> FileResponse:
         return FileResponse(pages / "wall.html", headers={"Cache-Control": "no-cache"})
