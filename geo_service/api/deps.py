@@ -95,7 +95,7 @@ async def caller(
         found, via = await accounts.caller_of_key(engine, key), "key"
     elif (token := request.cookies.get(SESSION_COOKIE)) is not None:
         found, csrf = await accounts.session_of(engine, token)
-        via = "session"
+        via, request.state.csrf_token = "session", csrf
         sent = request.headers.get("x-csrf-token", "")
         if request.method not in SAFE_METHODS and not hmac.compare_digest(sent, csrf):
             raise Forbidden("a write in a browser session needs the session's X-CSRF-Token")

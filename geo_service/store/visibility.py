@@ -7,6 +7,7 @@ partner agency. Deleted incidents are seen by nobody. The service itself (no age
 everything that is not deleted.
 """
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -41,14 +42,19 @@ CURRENT_CALLER: ContextVar[Caller] = ContextVar("current_caller", default=SERVIC
 
 
 @contextmanager
-def as_service() -> Iterator[None]:
-    """The database work of the block done as the service itself: for what row-level security
-    cannot do for an agency's caller (COPY), once the service has checked the caller may."""
-    token = CURRENT_CALLER.set(SERVICE)
+def acting_as(caller: Caller) -> Iterator[None]:
+    """The database work of the block done as `caller`."""
+    token = CURRENT_CALLER.set(caller)
     try:
         yield
     finally:
         CURRENT_CALLER.reset(token)
+
+
+def as_service() -> contextlib.AbstractContextManager[None]:
+    """The database work of the block done as the service itself: for what row-level security
+    cannot do for an agency's caller (COPY), once the service has checked the caller may."""
+    return acting_as(SERVICE)
 
 
 def shared_with(caller: Caller, agency: Any, sharing: Any) -> ColumnElement[bool]:

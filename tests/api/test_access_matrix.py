@@ -12,7 +12,7 @@ from sqlalchemy import true
 from geo_service.services import accounts, stream
 from geo_service.store import hexes as store_hexes
 from geo_service.store import visibility
-from geo_service.store.visibility import CURRENT_CALLER, Caller
+from geo_service.store.visibility import Caller, acting_as
 from tests.factories import feature
 
 OWNERS = ("BIH_BP", "SRB_BP", "MNE_BP")
@@ -98,10 +98,7 @@ async def test_each_route_shows_and_counts_exactly_what_the_caller_may_see(
 
     # The live stream reads a notice's incidents for each kind of caller.
     caller = Caller(agency, role)
-    token = CURRENT_CALLER.set(caller)
-    try:
-        notice = {"table": "incidents", "op": "INSERT", "ids": sorted(seeded), "count": None}
+    notice = {"table": "incidents", "op": "INSERT", "ids": sorted(seeded), "count": None}
+    with acting_as(caller):
         events = await stream.events(db, caller, notice)
-    finally:
-        CURRENT_CALLER.reset(token)
     assert {orjson.loads(data)["id"] for kind, data in events if kind == "incident"} == want

@@ -3,9 +3,6 @@ connection lent for an agency still reads only that agency's incidents and what 
 shared with the PCC (their groups and the counts kept per cell too), and writes only its own;
 the service works as a role that is neither a superuser nor the tables' owner."""
 
-import contextlib
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import text, true
 from sqlalchemy.exc import ProgrammingError
@@ -13,7 +10,7 @@ from sqlalchemy.exc import ProgrammingError
 from geo_service.store import incidents as store
 from geo_service.store import visibility
 from geo_service.store.incidents import IncidentFilter
-from geo_service.store.visibility import CURRENT_CALLER, SERVICE, Caller
+from geo_service.store.visibility import SERVICE, Caller, acting_as
 from tests.factories import feature
 
 SEEDED = [  # reference, agency, sharing
@@ -28,15 +25,6 @@ AGENCIES = ("BIH_BP", "SRB_BP", "MNE_BP", "PCC")
 
 def expected(agency: str) -> set[str]:
     return {ref for ref, owner, sharing in SEEDED if owner == agency or sharing == "pcc"}
-
-
-@contextlib.contextmanager
-def acting_for(caller: Caller) -> Iterator[None]:
-    token = CURRENT_CALLER.set(caller)
-    try:
-        yield
-    finally:
-        CURRENT_CALLER.reset(token)
 
 
 @pytest.fixture
@@ -55,7 +43,7 @@ async def _one_column(db, sql: str) -> set:
 
 @pytest.mark.parametrize("agency", AGENCIES)
 async def test_without_the_filter_an_agency_reads_only_its_own_and_the_shared(seeded, agency):
-    with acting_for(Caller(agency, "analyst")):
+    with acting_as(Caller(agency, "analyst")):
         assert await _one_column(seeded, "SELECT external_ref FROM incidents") == expected(agency)
         groups = await _one_column(
             seeded,
@@ -73,7 +61,7 @@ async def test_the_store_with_its_filter_bypassed_still_reads_by_the_rule(
     seeded, agency, monkeypatch
 ):
     monkeypatch.setattr(visibility, "shared_with", lambda *args: true())
-    with acting_for(Caller(agency, "analyst")):
+    with acting_as(Caller(agency, "analyst")):
         async with seeded.connect() as conn:
             rows = await store.list_incidents(conn, Caller(agency), IncidentFilter(), limit=100)
     assert {r.external_ref for r in rows} == expected(agency)
@@ -84,7 +72,7 @@ async def test_the_store_with_its_filter_bypassed_still_reads_by_the_rule(
 
 
 async def test_an_agency_writes_only_its_own(seeded):
-    with acting_for(Caller("BIH_BP", "officer")):
+    with acting_as(Caller("BIH_BP", "officer")):
         # What a partner shared is read, not changed.
         async with seeded.begin() as conn:
             changed = await conn.execute(

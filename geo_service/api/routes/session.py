@@ -74,10 +74,13 @@ async def log_in(login: Login, request: Request, engine: Engine, settings: Setti
 
 @router.get("", summary="Who is logged in, and the session's CSRF token")
 async def who(request: Request, engine: Engine, caller: CallerDep) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token is None:
-        raise Unauthenticated("not logged in")
-    found, csrf = await accounts.session_of(engine, token)
+    if request.state.credential == "session":  # the caller dependency read it already
+        found, csrf = caller, request.state.csrf_token
+    else:  # an API key came first; the cookie, if any, still names a session
+        token = request.cookies.get(SESSION_COOKIE)
+        if token is None:
+            raise Unauthenticated("not logged in")
+        found, csrf = await accounts.session_of(engine, token)
     return Response(orjson.dumps(_who(found, csrf)), media_type="application/json")
 
 
