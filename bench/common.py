@@ -40,6 +40,51 @@ def bench_database(base_url: str, name: str) -> str:
     return url
 
 
+BENCH_PASSWORD = "a-password-of-the-benchmarks"
+
+
+def bench_user(url: str, agency: str, role: str) -> str:
+    """The name of the benchmarks' user of `agency` and `role` on database `url` (password
+    BENCH_PASSWORD), made through the service's own accounts when missing."""
+    from geo_service.services import accounts
+    from geo_service.services.errors import InvalidInput
+    from geo_service.settings import Settings
+    from geo_service.store.db import create_engine
+
+    name = f"bench-{agency}-{role}".lower().replace("_", "-")
+
+    async def make() -> None:
+        engine = create_engine(Settings(database_url=url))
+        try:
+            with contextlib.suppress(InvalidInput):  # made before
+                await accounts.add_user(engine, name, agency, role, BENCH_PASSWORD)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(make())
+    return name
+
+
+def bearer(url: str, agency: str = "PCC", role: str = "analyst") -> dict[str, str]:
+    """Headers presenting a new API key (valid a day) of the benchmarks' user of `agency`
+    and `role`: every read and write of the service is some user's. The default, an analyst
+    of the PCC, reads every partner's shared incidents."""
+    from geo_service.services import accounts
+    from geo_service.settings import Settings
+    from geo_service.store.db import create_engine
+
+    name = bench_user(url, agency, role)
+
+    async def make() -> str:
+        engine = create_engine(Settings(database_url=url))
+        try:
+            return await accounts.create_key(engine, name, "benchmark", 1)
+        finally:
+            await engine.dispose()
+
+    return {"Authorization": f"Bearer {asyncio.run(make())}"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -553,25 +553,47 @@ def demo_live(
     scenario: SCENARIO = "baseline",
     seed: SEED = 7,
     count: Annotated[int, typer.Option(help="stop after this many (0: never)")] = 0,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="AGENCY=KEY: an officer's API key to report that agency's incidents with "
+            "(repeat per agency); default: new keys of the demo officers, revoked when it ends"
+        ),
+    ] = None,
     with_parent: Annotated[
         bool, typer.Option(hidden=True, help="end when the process that started it ends")
     ] = False,
 ) -> None:
     """Keep reporting plausible incidents through the public API, as officers would."""
+    from geo_service.services import accounts
     from geo_service.services import demo_live as live
 
     settings = get_settings()
-    sent = asyncio.run(
-        live.run(
-            url,
-            settings,
-            scenario,
-            seed=seed,
-            per_minute=per_minute,
-            count=count,
-            with_parent=with_parent,
+    keys = dict(item.partition("=")[::2] for item in key or ())
+    made = not keys
+    if made:  # a missing demo officer is told (`geo-service demo users` makes them)
+        keys = _run_or_tell(accounts.demo_officer_keys)
+    try:
+        sent = asyncio.run(
+            live.run(
+                url,
+                settings,
+                scenario,
+                keys,
+                seed=seed,
+                per_minute=per_minute,
+                count=count,
+                with_parent=with_parent,
+            )
         )
-    )
+    finally:
+        if made:  # the keys made for this run end with it
+
+            async def revoke(engine: Any) -> None:
+                for made_key in keys.values():
+                    await accounts.revoke_key(engine, made_key.split("_")[1])
+
+            _run(revoke)
     typer.echo(f"{sent} incidents reported")
 
 

@@ -6,12 +6,14 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from geo_service.services import synthetic
+from tests.credentials import bearer, log_in
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -36,16 +38,26 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+def signed_in_page(browser: Browser, base: str, agency: str, role: str, **options: Any) -> Page:
+    """A new page, in a context of its own logged in as the tests' user of `agency` and
+    `role`; `options` are the context's (viewport and the like)."""
+    page = browser.new_context(**options).new_page()
+    log_in(page, base, agency, role)
+    return page
+
+
 def load_recent(base: str, geography, tmp: Path, seed: int = 31) -> None:
-    """A week of incidents up to now, through the service's import."""
+    """A week of incidents up to now, through the service's import: each agency's own, by an
+    officer of that agency."""
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     frame = synthetic.incidents(geography, 600, seed=seed, start=end - timedelta(days=6), end=end)
-    path = tmp / "recent.geojson"
-    synthetic.write(frame, str(path))
-    response = httpx.post(
-        f"{base}/api/v1/imports",
-        content=path.read_bytes(),
-        headers={"Content-Type": "application/geo+json"},
-        timeout=60,
-    )
-    assert response.status_code == 201, response.text
+    for agency, own in frame.groupby("agency"):
+        path = tmp / f"recent-{agency}.geojson"
+        synthetic.write(own, str(path))
+        response = httpx.post(
+            f"{base}/api/v1/imports",
+            content=path.read_bytes(),
+            headers={"Content-Type": "application/geo+json", **bearer(str(agency))},
+            timeout=60,
+        )
+        assert response.status_code == 201, response.text

@@ -22,16 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.api.app import create_app
 from geo_service.geo.reference import Geography, load_geography
-from geo_service.settings import Settings, libpq_url, local_database_url
+from geo_service.settings import Settings, libpq_url
 from geo_service.store import migrate
 from geo_service.store.db import create_engine
 from geo_service.store.reference import load_reference
+from tests.credentials import TEST_DATABASE_URL, bearer
 
 pytest_plugins = ["tests.browser"]  # the `browser` fixture
 ROOT = Path(__file__).resolve().parents[1]
-TEST_DATABASE_URL = os.environ.get(
-    "GEO_SERVICE_TEST_DATABASE_URL", local_database_url("geo_service_test")
-)
 # The suite asks far faster, and logs in far more often, than people do, all from one
 # address: the rate limits are raised out of its way (tests/api/test_hardening.py checks them
 # on an app of its own).
@@ -135,10 +133,22 @@ def caught_up(app: object, engine: AsyncEngine):
     return wait
 
 
+class RequestTransport(httpx.ASGITransport):
+    """The app called in a task of its own per request, as a server would: what a request
+    sets in context variables (who the caller is) stays in that request."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await asyncio.create_task(super().handle_async_request(request))
+
+
 @pytest.fixture
 async def client(app: object, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    """A client of the app, presenting an API key of an officer of BiH's border police (the
+    agency of the example incident); `bearer(agency, role)` gives headers for another."""
+    transport = RequestTransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=bearer()
+    ) as c:
         yield c
 
 

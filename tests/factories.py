@@ -18,3 +18,9 @@ def feature(
     if coordinates is not None:
         out["geometry"]["coordinates"] = coordinates
     return out
+
+
+def seen_by(frame: Any, agency: str = "BIH_BP") -> Any:
+    """The rows of a frame of incidents that a caller of `agency` may see: its own, and what
+    partners shared with the PCC (the client's default caller is BiH's)."""
+    return frame[(frame["agency"] == agency) | (frame["sharing"] == "pcc")]

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from geo_service.services import synthetic
+from geo_service.services import accounts, synthetic
+from tests.credentials import api_key
 
 CLI = str(Path(sys.executable).parent / "geo-service")
 
@@ -126,14 +127,17 @@ async def test_demo_load_and_ensure(settings, db):
 
 
 async def test_demo_live_reports_through_the_api(settings, db, live_server):
-    result = run(
-        settings, "demo", "live", "--url", live_server, "--per-minute", "600", "--count", "3"
-    )
+    keys = [f"--key={agency}={api_key(agency)}" for agency in ("BIH_BP", "MNE_BP", "SRB_BP")]
+    args = ("--url", live_server, "--per-minute", "600", "--count", "3")
+    result = run(settings, "demo", "live", *args, *keys)
     assert result.returncode == 0, result.stderr
     assert "3 incidents reported" in result.stdout
     async with db.connect() as conn:
         refs = (await conn.execute(text("SELECT external_ref FROM incidents"))).scalars().all()
     assert len(refs) == 3 and all(r.startswith("LIVE-") for r in refs)
+    # Without keys it needs the demo's officers, and says so.
+    refused = run(settings, "demo", "live", *args)
+    assert refused.returncode == 2 and "demo-bih-officer" in refused.stderr
 
 
 async def test_serve_with_demo_live_keeps_reporting(settings, db):
@@ -144,7 +148,8 @@ async def test_serve_with_demo_live_keeps_reporting(settings, db):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    await accounts.make_demo_users(db)  # the live reports are sent as their officers
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "GEO_SERVICE_DEMO": "1"}
     process = await asyncio.create_subprocess_exec(
         CLI, "serve", "--port", str(port), "--demo-live", env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

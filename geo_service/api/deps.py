@@ -22,7 +22,7 @@ from geo_service.services.result_cache import READ_AS_OF, ResultCache
 from geo_service.settings import Settings
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.replica import parse_lsn
-from geo_service.store.visibility import CURRENT_CALLER, SERVICE, Caller
+from geo_service.store.visibility import CURRENT_CALLER, Caller
 
 MAX_LIMIT = 10_000
 # The cookie a write's answer sets when reads may go to a replica: the primary's WAL position
@@ -85,11 +85,10 @@ async def caller(
 ) -> Caller:
     """Who is asking: the user of an API key (`Authorization: Bearer <key>` or `X-API-Key`)
     or of a browser session (cookie; a write must also send the session's CSRF token in
-    `X-CSRF-Token`). A request with neither is still served as the service itself, until
-    every client logs in. The database work of the request is done as the caller
+    `X-CSRF-Token`). A request with neither is refused: every read and write of the
+    situation is some user's. The database work of the request is done as the caller
     (row-level security)."""
     engine = request.app.state.engine
-    found, via = SERVICE, "none"
     key = _api_key(request)
     if key is not None:
         found, via = await accounts.caller_of_key(engine, key), "key"
@@ -99,6 +98,8 @@ async def caller(
         sent = request.headers.get("x-csrf-token", "")
         if request.method not in SAFE_METHODS and not hmac.compare_digest(sent, csrf):
             raise Forbidden("a write in a browser session needs the session's X-CSRF-Token")
+    else:
+        raise Unauthenticated("log in, or send an API key (`Authorization: Bearer <key>`)")
     CURRENT_CALLER.set(found)
     request.state.caller, request.state.credential = found, via
     if via == "key" and request.method not in SAFE_METHODS:
@@ -117,11 +118,10 @@ async def trail(request: Request, who: Annotated[Caller, Depends(caller)]) -> Tr
 
 
 def role_in(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
-    """A dependency: the caller, when their role is one of `roles` (the service itself is
-    every role)."""
+    """A dependency: the caller, when their role is one of `roles`."""
 
     async def allowed(who: Annotated[Caller, Depends(caller)]) -> Caller:
-        if who.agency is not None and who.role not in roles:
+        if who.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {who.role}")
         return who
 

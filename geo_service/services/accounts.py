@@ -136,6 +136,16 @@ async def log_in(
     return Session(token, csrf, caller_of(user), expires)
 
 
+async def who_failed(engine: AsyncEngine, username: str) -> Caller:
+    """Whose account a failed login named: its user (so that their agency's admins read it
+    in the audit trail), or nobody's agency for a name of no user."""
+    async with engine.connect() as conn:
+        user = await store.user_named(conn, username)
+    if user is None:
+        return Caller(agency=None, role="viewer", name=username)
+    return caller_of(user)
+
+
 async def session_of(engine: AsyncEngine, token: str) -> tuple[Caller, str]:
     """The caller of a session token, and the session's CSRF token."""
     if len(token) > 128:
@@ -155,6 +165,20 @@ async def log_out(engine: AsyncEngine, token: str) -> None:
 DEMO_PREFIX = "demo-"
 
 
+def demo_username(agency: str, role: str) -> str:
+    return f"{DEMO_PREFIX}{agency.split('_')[0].lower()}-{role}"
+
+
+async def demo_officer_keys(engine: AsyncEngine, days: int = 30) -> dict[str, str]:
+    """A new API key of each border police's demo officer, by agency: what the demo's live
+    reports are sent with."""
+    return {
+        agency: await create_key(engine, demo_username(agency, "officer"), "demo live", days)
+        for agency in domain.AGENCIES
+        if agency != "PCC"
+    }
+
+
 async def make_demo_users(engine: AsyncEngine) -> dict[str, tuple[str, str, str]]:
     """One user per agency and role, `demo-<agency>-<role>`, with a new random password each
     (returned, to be shown once); none when demo users exist already."""
@@ -165,7 +189,7 @@ async def make_demo_users(engine: AsyncEngine) -> dict[str, tuple[str, str, str]
     made = {}
     for agency in domain.AGENCIES:
         for role in domain.ROLES:
-            name = f"{DEMO_PREFIX}{agency.split('_')[0].lower()}-{role}"
+            name = demo_username(agency, role)
             password = secrets.token_urlsafe(12)
             await add_user(engine, name, agency, role, password)
             made[name] = (agency, role, password)

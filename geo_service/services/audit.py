@@ -49,7 +49,9 @@ class Trail:
 async def entries(
     engine: AsyncEngine, caller: Caller, limit: int, before: int | None
 ) -> list[dict[str, Any]]:
-    """The trail an admin reads: their own agency's users' entries."""
-    agency = caller.agency  # None: the service itself
+    """The trail an admin reads: their own agency's users' entries; the PCC's admins, who
+    run the shared service, also those of nobody's agency (failed logins with names of no
+    user)."""
+    agencies = [caller.agency, None] if caller.agency == "PCC" else [caller.agency]
     async with engine.connect() as conn:
-        return await store.read(conn, agency, limit, before)
+        return await store.read(conn, agencies, limit, before)

@@ -32,6 +32,7 @@ async def run(
     url: str,
     settings: Settings,
     scenario_name: str,
+    keys: dict[str, str],
     *,
     seed: int,
     per_minute: float,
@@ -39,7 +40,8 @@ async def run(
     with_parent: bool = False,
 ) -> int:
     """POST incidents to `url` until `count` are accepted (0: until stopped, or with
-    `with_parent` until the process that started this one ends)."""
+    `with_parent` until the process that started this one ends), each with the API key in
+    `keys` of its reporting agency (an officer's)."""
     parent = os.getppid() if with_parent else None
     geo = load_geography(settings.borders_dir)
     scenario = load_scenario(settings.scenarios_dir, scenario_name)
@@ -51,8 +53,13 @@ async def run(
             now = datetime.now(UTC)
             feature = sample(geo, scenario, now - timedelta(minutes=float(rng.uniform(1, 20))), rng)
             feature["properties"]["external_ref"] = f"LIVE-{started}-{seed}-{sent:06d}"
+            key = keys.get(feature["properties"]["agency"])
+            if key is None:
+                continue  # no officer of that agency reports here
             try:
-                response = await client.post("/api/v1/incidents", json=feature)
+                response = await client.post(
+                    "/api/v1/incidents", json=feature, headers={"Authorization": f"Bearer {key}"}
+                )
             except httpx.TransportError as exc:
                 log.warning("demo live: %s; trying again", exc)
                 if not await _pause(2, parent):

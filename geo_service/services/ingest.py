@@ -101,14 +101,16 @@ def check_own(caller: Caller, agencies: Iterable[object]) -> None:
 async def create_incident(
     engine: AsyncEngine, caller: Caller, geo: Geography, rows: IncidentRows
 ) -> Created:
-    """Store one incident, or recognise it as already stored (same agency, reference, content)."""
-    check_own(caller, rows.agency)
+    """Store one incident, or recognise it as already stored (same agency, reference, content).
+    Its fields are checked before whose it is: an unknown agency is bad input (422), a
+    partner's is not the caller's to write (403)."""
     # One statement writes the incident and its groups: in autocommit it is its own
     # transaction, committed before its answer arrives, with no BEGIN and COMMIT round trips.
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         vocab = await vocabulary(conn, geo, (a for a in rows.agency if a is not None))
         values, groups = prepare_one(rows, vocab)
+        check_own(caller, rows.agency)
         new = await store.insert_incident(conn, values, groups)
         if new is None:
             existing = await store.find_by_reference(

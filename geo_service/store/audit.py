@@ -1,8 +1,9 @@
 """The audit trail (table of migration 0006): rows are added and read, never changed."""
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.store.models import audit
@@ -13,13 +14,20 @@ async def add(conn: AsyncConnection, **values: Any) -> None:
 
 
 async def read(
-    conn: AsyncConnection, agency: str | None, limit: int, before: int | None = None
+    conn: AsyncConnection,
+    agencies: Sequence[str | None],
+    limit: int,
+    before: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest entries first (older than entry `before`), of one agency's users (all for
-    None)."""
+    """The newest entries first (older than entry `before`) of `agencies`' users (None:
+    entries of nobody's agency, such as failed logins with unknown names)."""
+    named = [a for a in agencies if a is not None]
     stmt = select(audit).order_by(audit.c.id.desc()).limit(limit)
-    if agency is not None:
-        stmt = stmt.where(audit.c.agency == agency)
+    stmt = stmt.where(
+        or_(audit.c.agency.in_(named), audit.c.agency.is_(None))
+        if None in agencies
+        else audit.c.agency.in_(named)
+    )
     if before is not None:
         stmt = stmt.where(audit.c.id < before)
     out = []

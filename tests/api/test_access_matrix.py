@@ -9,10 +9,11 @@ import orjson
 import pytest
 from sqlalchemy import true
 
-from geo_service.services import accounts, stream
+from geo_service.services import stream
 from geo_service.store import hexes as store_hexes
 from geo_service.store import visibility
 from geo_service.store.visibility import Caller, acting_as
+from tests.credentials import api_key, bearer
 from tests.factories import feature
 
 OWNERS = ("BIH_BP", "SRB_BP", "MNE_BP")
@@ -27,8 +28,8 @@ def expected(agency: str, seeded: dict[str, tuple[str, str]]) -> set[int]:
 
 @pytest.fixture
 async def world(client, db):
-    """Two incidents of each owning agency and sharing level near Zvornik, and an API key for
-    each calling agency and role."""
+    """Two incidents of each owning agency and sharing level near Zvornik (each reported by
+    an officer of its agency), and an API key for each calling agency and role."""
     seeded: dict[int, tuple[str, str]] = {}
     n = 0
     for owner in OWNERS:
@@ -37,15 +38,10 @@ async def world(client, db):
                 n += 1
                 body = feature(f"M-{n}", agency=owner, sharing=sharing,
                                coordinates=[19.10 + n * 0.002, 44.30 + n * 0.005])  # fmt: skip
-                response = await client.post("/api/v1/incidents", json=body)
+                response = await client.post("/api/v1/incidents", json=body, headers=bearer(owner))
                 assert response.status_code == 201, response.text
                 seeded[response.json()["id"]] = (owner, sharing)
-    keys = {}
-    for agency in CALLERS:
-        for role in ROLES:
-            name = f"{agency.lower()}-{role}".replace("_", "-")
-            await accounts.add_user(db, name, agency, role, "a long enough password")
-            keys[agency, role] = await accounts.create_key(db, name, "matrix", 1)
+    keys = {(agency, role): api_key(agency, role) for agency in CALLERS for role in ROLES}
     return seeded, keys
 
 

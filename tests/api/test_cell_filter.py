@@ -7,13 +7,14 @@ import pytest
 from geo_service.services import bulk_import, synthetic
 from geo_service.services.readers import Table
 from geo_service.store.visibility import SERVICE
+from tests.factories import seen_by
 
 
 @pytest.fixture
 async def frame(db, geography):
     points = synthetic.incidents(geography, 1500, seed=17)
     await bulk_import.import_table(db, SERVICE, geography, Table.of_points(points))
-    return points
+    return seen_by(points)
 
 
 def cell_of(frame, resolution: int) -> list[str]:

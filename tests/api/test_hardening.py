@@ -18,7 +18,8 @@ from geo_service.api.app import create_app
 from geo_service.api.hardening import CrossOrigin, TokenBuckets, tile_source
 from geo_service.services import incidents as incident_service
 from tests.api.test_tiles import ZVORNIK_Z9, url
-from tests.conftest import ROOT
+from tests.conftest import ROOT, RequestTransport
+from tests.credentials import bearer
 
 GIS = "https://gis.pcc.example"
 EXPECTED = {
@@ -67,7 +68,7 @@ def hashes_of_inline_scripts(html: str) -> set[str]:
 @asynccontextmanager
 async def client_at(app, address: str, base: str = "http://testserver"):
     """A client on `app` whose requests come from `address`."""
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    transport = RequestTransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url=base) as c:
         yield c
 
@@ -310,7 +311,9 @@ async def test_an_unexpected_error_is_a_bare_500_with_every_header(
     monkeypatch.setattr(incident_service, "get_feature", failing)
     with caplog.at_level(logging.ERROR, logger="geo_service.api.problems"):
         async with client_at(app, "127.0.0.7") as c:
-            response = await c.get("/api/v1/incidents/1", headers={"X-Request-ID": "fail-1"})
+            response = await c.get(
+                "/api/v1/incidents/1", headers={"X-Request-ID": "fail-1", **bearer()}
+            )
     logged = [r for r in caplog.records if r.name == "geo_service.api.problems"]
     assert len(logged) == 1 and logged[0].exc_info  # once, with the trace, in the log only
     assert response.status_code == 500

@@ -33,7 +33,8 @@ async def test_readyz_says_not_ready_when_the_database_is_unreachable(settings):
             assert ready.status_code == 503
             assert ready.json()["status"] == "not ready"
             assert "Retry-After" in ready.headers
-            post = await c.get("/api/v1/incidents")
+            # Even telling who asks needs the database: 503 too, not 401 or 500.
+            post = await c.get("/api/v1/incidents", headers={"X-API-Key": "gsk_0a1b2c3d_x"})
             assert post.status_code == 503
             assert post.headers["content-type"] == "application/problem+json"
             assert post.headers["retry-after"] == "5"

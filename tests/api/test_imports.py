@@ -1,4 +1,8 @@
-"""POST /api/v1/imports: CSV, GeoJSON, GeoPackage and GeoParquet, all or nothing."""
+"""POST /api/v1/imports: CSV, GeoJSON, GeoPackage and GeoParquet, all or nothing.
+
+The client is an officer of BiH's border police: every file holds that agency's records (a
+partner's are refused, see test_authentication.py), wherever they lie.
+"""
 
 import geopandas as gpd
 import orjson
@@ -13,8 +17,8 @@ CSV = (
     "agency,external_ref,category,occurred_at,lon,lat,persons_involved,sharing,narrative,apprehensions\n"
     "BIH_BP,CSV-1,unauthorised_crossing,2026-11-28T02:40:00+01:00,19.1031,44.3921,7,pcc,"
     '"Grupa kod Zvornika: č ć đ š ž","[{""nationality"": ""AFG"", ""persons"": 5, ""minors"": 2}]"\n'
-    "SRB_BP,CSV-2,excise_smuggling,2026-11-27T22:00:00Z,19.13,44.38,,national,Цигарете,\n"
-    "MNE_BP,CSV-3,drug_smuggling,2026-11-26T23:15:00+01:00,18.55,42.85,2,pcc,,\n"
+    "BIH_BP,CSV-2,excise_smuggling,2026-11-27T22:00:00Z,19.13,44.38,,national,Цигарете,\n"
+    "BIH_BP,CSV-3,drug_smuggling,2026-11-26T23:15:00+01:00,18.55,42.85,2,pcc,,\n"
 )
 
 
@@ -46,7 +50,7 @@ async def test_csv_with_lon_lat_columns(client, db):
     # The same single incident through POST /incidents is the same submission.
     single = feature(
         "CSV-3",
-        agency="MNE_BP",
+        agency="BIH_BP",
         category="drug_smuggling",
         occurred_at="2026-11-26T23:15:00+01:00",
         coordinates=[18.55, 42.85],
@@ -132,7 +136,7 @@ async def test_a_changed_row_under_a_stored_reference_is_refused(client, db):
 async def test_geojson_feature_collection(client, db):
     collection = {
         "type": "FeatureCollection",
-        "features": [feature("FC-1"), feature("FC-2", coordinates=[19.13, 44.38], agency="SRB_BP")],
+        "features": [feature("FC-1"), feature("FC-2", coordinates=[19.13, 44.38], agency="BIH_BP")],
     }
     collection["features"].append(
         {
@@ -159,7 +163,7 @@ async def test_geojson_feature_collection(client, db):
 async def test_geopackage(client, db, tmp_path):
     frame = gpd.GeoDataFrame(
         {
-            "agency": ["BIH_BP", "SRB_BP"],
+            "agency": ["BIH_BP", "BIH_BP"],
             "external_ref": ["GPKG-1", "GPKG-2"],
             "category": ["unauthorised_crossing", "migrant_smuggling"],
             "occurred_at": ["2026-11-28T02:40:00+01:00", "2026-11-27T01:00:00Z"],

@@ -7,6 +7,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import as_owner
+from tests.credentials import officer_of
 from tests.factories import feature
 
 URL = "/api/v1/incidents"
@@ -14,7 +15,8 @@ GEOJSON = {"Content-Type": "application/geo+json"}
 
 
 async def post(client: httpx.AsyncClient, body: dict) -> httpx.Response:
-    return await client.post(URL, json=body, headers=GEOJSON)
+    """POST `body` as an officer of its agency."""
+    return await client.post(URL, json=body, headers={**GEOJSON, **officer_of(body)})
 
 
 async def test_create_returns_the_stored_feature_with_what_the_service_derives(client):
@@ -135,7 +137,9 @@ async def test_an_agency_added_to_the_table_is_accepted_at_once(client, db):
         assert response.status_code == 201, response.text
     finally:
         await as_owner(
-            db, "TRUNCATE incidents, apprehensions", "DELETE FROM agencies WHERE code = 'TST_BP'"
+            db,
+            "TRUNCATE incidents, apprehensions, users, api_keys, audit CASCADE",
+            "DELETE FROM agencies WHERE code = 'TST_BP'",
         )
 
 

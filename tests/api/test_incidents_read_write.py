@@ -3,6 +3,7 @@
 import httpx
 from sqlalchemy import text
 
+from tests.credentials import officer_of
 from tests.factories import feature
 
 URL = "/api/v1/incidents"
@@ -10,7 +11,8 @@ GEOJSON = {"Content-Type": "application/geo+json"}
 
 
 async def create(client: httpx.AsyncClient, ref: str, **kw) -> dict:
-    response = await client.post(URL, json=feature(ref, **kw), headers=GEOJSON)
+    body = feature(ref, **kw)
+    response = await client.post(URL, json=body, headers={**GEOJSON, **officer_of(body)})
     assert response.status_code == 201, response.text
     return response.json()
 

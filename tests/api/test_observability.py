@@ -11,6 +11,7 @@ import httpx
 import orjson
 
 from tests.conftest import free_port, start_server
+from tests.credentials import bearer
 from tests.factories import feature
 
 
@@ -73,7 +74,7 @@ def test_the_served_process_logs_json_lines_with_the_request_id(migrated):
     try:
         response = httpx.get(
             f"http://127.0.0.1:{port}/api/v1/incidents/42424242",
-            headers={"X-Request-ID": "trace-42"},
+            headers={"X-Request-ID": "trace-42", **bearer("BIH_BP", "analyst")},
         )
         assert response.status_code == 404
     finally:

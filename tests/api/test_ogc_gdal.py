@@ -6,6 +6,7 @@ import pyogrio
 import pytest
 
 from geo_service.geo.corridor import corridor_cells
+from tests.credentials import api_key, bearer
 from tests.factories import feature
 
 CATEGORIES = {
@@ -35,8 +36,18 @@ def server(live_server, engine):
     return live_server
 
 
-async def test_gdal_reads_every_served_collection(db, server, geography):
-    async with httpx.AsyncClient(base_url=server) as client:
+@pytest.fixture
+def as_analyst():
+    """GDAL presenting an API key of an analyst of BiH's border police, as ogr2ogr or QGIS
+    would be set up to (GDAL's `GDAL_HTTP_AUTH=BEARER` and `GDAL_HTTP_BEARER`)."""
+    key = api_key("BIH_BP", "analyst")
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": key})
+    yield
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+
+
+async def test_gdal_reads_every_served_collection(db, server, geography, as_analyst):
+    async with httpx.AsyncClient(base_url=server, headers=bearer()) as client:
         for i in range(150):  # more than one page of GDAL's requests
             body = feature(f"GDAL-{i}", coordinates=[19.10 + i * 1e-4, 44.39])
             assert (await client.post("/api/v1/incidents", json=body)).status_code == 201

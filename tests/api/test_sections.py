@@ -7,6 +7,7 @@ import pytest
 
 from geo_service.services.impact import computed_level
 from geo_service.settings import Settings
+from tests.credentials import bearer
 from tests.factories import feature
 
 URL = "/api/v1/sections"
@@ -27,6 +28,12 @@ def test_computed_levels(rate, own, border, level):
     assert computed_level(rate, own, border, Settings()) == level
 
 
+@pytest.fixture
+def admin(db) -> dict[str, str]:
+    """An admin of the PCC: sets impact levels by hand."""
+    return bearer("PCC", "admin")
+
+
 async def test_a_surge_at_one_section_raises_it_and_not_its_neighbours(client, db):
     now = datetime.now(UTC)
     for i in range(40):  # Skelani, this week; nothing before
@@ -43,16 +50,18 @@ async def test_a_surge_at_one_section_raises_it_and_not_its_neighbours(client, d
     assert {s["impact_computed"] for s in others} == {"low"}
 
 
-async def test_a_level_set_by_hand_shows_beside_the_computed_one_with_its_history(client, db):
+async def test_a_level_set_by_hand_shows_beside_the_computed_one_with_its_history(
+    client, db, admin
+):
     first = await client.post(
-        f"{URL}/BIH-MNE-13/impact", json={"level": "high", "reason": "Drug couriers"}
+        f"{URL}/BIH-MNE-13/impact", json={"level": "high", "reason": "Drug couriers"}, headers=admin
     )
     assert first.status_code == 201 and first.json()["level"] == "high"
     one = (await client.get(f"{URL}/BIH-MNE-13")).json()
     assert one["impact_computed"] == "low" and one["impact_level"] == "high"
     assert one["impact_override"]["reason"] == "Drug couriers"
     withdrawn = await client.post(
-        f"{URL}/BIH-MNE-13/impact", json={"level": None, "reason": "Over"}
+        f"{URL}/BIH-MNE-13/impact", json={"level": None, "reason": "Over"}, headers=admin
     )
     assert withdrawn.status_code == 201
     again = (await client.get(f"{URL}/BIH-MNE-13")).json()
@@ -68,21 +77,27 @@ async def test_a_level_set_by_hand_shows_beside_the_computed_one_with_its_histor
         ("NOWHERE-01", {"level": "high", "reason": "because"}, 404, None),
     ],
 )
-async def test_bad_overrides_are_refused_and_change_nothing(client, db, path, body, status, field):
-    response = await client.post(f"{URL}/{path}/impact", json=body)
+async def test_bad_overrides_are_refused_and_change_nothing(
+    client, db, admin, path, body, status, field
+):
+    response = await client.post(f"{URL}/{path}/impact", json=body, headers=admin)
     assert response.status_code == status
     if field:
         assert response.json()["errors"][0]["field"] == field
     assert (await client.get(f"{URL}/BIH-MNE-13")).json()["override_history"] == []
 
 
-async def test_the_border_sections_layer_carries_the_levels_in_features_and_tiles(client, db):
+async def test_the_border_sections_layer_carries_the_levels_in_features_and_tiles(
+    client, db, admin
+):
     import asyncio
 
     import mapbox_vector_tile
 
     await client.post(
-        f"{URL}/BIH-SRB-07/impact", json={"level": "critical", "reason": "Night surge"}
+        f"{URL}/BIH-SRB-07/impact",
+        json={"level": "critical", "reason": "Night surge"},
+        headers=admin,
     )
     one = (await client.get("/ogc/collections/border-sections/items/BIH-SRB-07")).json()
     assert one["properties"]["impact_level"] == "critical"

@@ -12,6 +12,7 @@ import orjson
 from geo_service.services.stream import events
 from geo_service.store.visibility import SERVICE, Caller
 from tests.conftest import free_port, start_server
+from tests.credentials import bearer
 from tests.factories import feature
 
 
@@ -26,7 +27,7 @@ async def next_event(lines, kind: str) -> dict:
 
 
 async def test_a_new_incident_reaches_an_open_stream_within_2_s(db, live_server):
-    client = httpx.AsyncClient(base_url=live_server, timeout=10)
+    client = httpx.AsyncClient(base_url=live_server, headers=bearer(), timeout=10)
     async with client, client.stream("GET", "/api/v1/stream") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.aiter_lines()
@@ -61,7 +62,9 @@ async def test_told_to_stop_the_service_asks_its_streams_to_reconnect_and_exits(
     port = free_port()
     process = start_server(migrated, port)
     try:
-        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        client = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=bearer("PCC", "viewer"), timeout=10
+        )
         async with client, client.stream("GET", "/api/v1/stream") as stream:
             lines = stream.aiter_lines()
             await next_event(lines, "hello")

@@ -15,7 +15,7 @@ from geo_service.services import bulk_import, synthetic
 from geo_service.services import tiles as tile_service
 from geo_service.services.readers import Table
 from geo_service.store.visibility import SERVICE
-from tests.factories import feature
+from tests.factories import feature, seen_by
 
 ZVORNIK_Z9 = Tile(9, 283, 185)  # the Drina at Zvornik and Mali Zvornik
 MVT = "application/vnd.mapbox-vector-tile"
@@ -46,7 +46,7 @@ async def points(db, geography):
     table = Table.of_points(frame)
     report = await bulk_import.import_table(db, SERVICE, geography, table)
     assert report.created == 3_000
-    return frame
+    return seen_by(frame)  # what the client's caller may see of them
 
 
 async def incident_refs(client, ids) -> set[str]:

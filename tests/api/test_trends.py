@@ -12,6 +12,7 @@ from geo_service.services import bulk_import, synthetic
 from geo_service.services.readers import Table
 from geo_service.services.trends import change_label
 from geo_service.store.visibility import SERVICE
+from tests.factories import seen_by
 
 URL = "/api/v1/trends"
 WINDOW = "2026-09-01T00:00:00Z/2026-11-01T00:00:00Z"
@@ -28,6 +29,7 @@ async def stored(db, geography):
     )
     table = Table.of_points(frame)
     assert (await bulk_import.import_table(db, SERVICE, geography, table)).created == 3_000
+    frame = seen_by(frame).copy()  # what the client's caller may see of them
     frame["when"] = pd.to_datetime(frame["occurred_at"], utc=True)
     return frame
 

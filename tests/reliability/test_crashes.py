@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from geo_service.services import synthetic
 from tests.conftest import free_port, start_server
+from tests.credentials import bearer
 
 ROWS = 100_000
 KILL_AFTER_S = 1.0
@@ -27,7 +28,7 @@ def post_import(base: str, body: bytes, out: dict) -> None:
         response = httpx.post(
             f"{base}/api/v1/imports",
             content=body,
-            headers={"Content-Type": "application/vnd.apache.parquet"},
+            headers={"Content-Type": "application/vnd.apache.parquet", **bearer()},
             timeout=120,
         )
         out["status"], out["body"] = response.status_code, response.json()
@@ -45,7 +46,8 @@ def importing(base: str, body: bytes) -> tuple[threading.Thread, dict]:
 
 def parquet(geography, tmp_path) -> bytes:
     path = tmp_path / "incidents.parquet"
-    synthetic.write(synthetic.incidents(geography, ROWS, seed=41), str(path))
+    frame = synthetic.incidents(geography, ROWS, seed=41).assign(agency="BIH_BP")  # one officer's
+    synthetic.write(frame, str(path))
     return path.read_bytes()
 
 

@@ -18,6 +18,7 @@ import pytest
 from geo_service.store import migrate
 from tests.cluster import Cluster
 from tests.conftest import free_port, start_server
+from tests.credentials import bearer
 from tests.factories import feature
 
 CLIENTS = 8
@@ -37,7 +38,7 @@ def outage():
         subprocess.run([CLI, "reference", "load"], env=env, check=True, capture_output=True)
         port = free_port()
         process = start_server(url, port)
-        yield cluster, url, f"http://127.0.0.1:{port}"
+        yield cluster, url, f"http://127.0.0.1:{port}", bearer(database_url=url)
     finally:
         if process is not None:
             process.kill()
@@ -49,14 +50,17 @@ class Client(threading.Thread):
     """Posts incidents one after another, each retried with its reference until it is
     acknowledged; stops after the one in hand once told to."""
 
-    def __init__(self, base: str, number: int, stop: threading.Event, log: list) -> None:
+    def __init__(
+        self, base: str, headers: dict, number: int, stop: threading.Event, log: list
+    ) -> None:
         super().__init__(daemon=True)
         self.base, self.number, self.stop, self.log = base, number, stop, log
+        self.headers = headers
         self.acknowledged: dict[str, int] = {}
         self.attempted: set[str] = set()
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=15) as http:
+        with httpx.Client(base_url=self.base, headers=self.headers, timeout=15) as http:
             n = 0
             while not self.stop.is_set():
                 ref = f"OUTAGE-{self.number}-{n}"
@@ -83,9 +87,9 @@ class Client(threading.Thread):
 
 
 def test_the_service_rides_out_a_database_outage(outage):
-    cluster, url, base = outage
+    cluster, url, base, headers = outage
     stop, log = threading.Event(), []
-    clients = [Client(base, i, stop, log) for i in range(CLIENTS)]
+    clients = [Client(base, headers, i, stop, log) for i in range(CLIENTS)]
     for c in clients:
         c.start()
     time.sleep(3)

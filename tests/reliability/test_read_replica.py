@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from geo_service.store import migrate
 from tests.cluster import Cluster
 from tests.conftest import free_port, start_server
+from tests.credentials import bearer
 from tests.factories import feature
 
 CLI = str(Path(sys.executable).parent / "geo-service")
@@ -28,6 +29,8 @@ MAX_LAG_S = 1.0
 class Replicated:
     def __init__(self, primary: Cluster, replica: Cluster, base: str) -> None:
         self.primary, self.replica, self.base = primary, replica, base
+        # An officer of BiH's border police: writes, and reads what BiH may see.
+        self.headers = bearer(database_url=primary.url("geo_service"))
 
     def on_replica(self, sql: str) -> object:
         with psycopg.connect(self.replica.url("geo_service"), autocommit=True) as conn:
@@ -95,7 +98,7 @@ def test_reads_go_to_the_replica_and_a_writer_reads_its_write_while_replay_is_pa
     replicated: Replicated,
 ) -> None:
     eventually(lambda: replicated.replica_state() == "in use")
-    with httpx.Client(base_url=replicated.base, timeout=10) as writer:
+    with httpx.Client(base_url=replicated.base, headers=replicated.headers, timeout=10) as writer:
         before = replicated.reads()
         for _ in range(5):
             assert writer.get("/api/v1/incidents").status_code == 200
@@ -116,7 +119,7 @@ def test_reads_go_to_the_replica_and_a_writer_reads_its_write_while_replay_is_pa
             ).json()["features"]
             assert sum(f["properties"]["incidents"] for f in hexes) == 1
             # A reader that did not write sees it too: the process was told of the change.
-            with httpx.Client(base_url=replicated.base) as other:
+            with httpx.Client(base_url=replicated.base, headers=replicated.headers) as other:
                 assert len(other.get("/api/v1/incidents").json()["features"]) == 1
             # ...which the paused replica does not hold yet: the primary served those reads.
             assert replicated.on_replica("SELECT count(*) FROM incidents") == 0
@@ -137,14 +140,18 @@ def test_a_writer_on_another_process_reads_its_write(replicated: Replicated) -> 
     far = "FFFF/0"
     before = replicated.reads()
     response = httpx.get(
-        f"{replicated.base}/api/v1/incidents", cookies={"geo_service_written": far}
+        f"{replicated.base}/api/v1/incidents",
+        cookies={"geo_service_written": far},
+        headers=replicated.headers,
     )
     assert response.status_code == 200
     assert _delta(replicated.reads(), before, ("primary", "behind")) == 1
     # A cookie that is not a WAL position is ignored, not an error.
     before = replicated.reads()
     response = httpx.get(
-        f"{replicated.base}/api/v1/incidents", cookies={"geo_service_written": "x'; --"}
+        f"{replicated.base}/api/v1/incidents",
+        cookies={"geo_service_written": "x'; --"},
+        headers=replicated.headers,
     )
     assert response.status_code == 200
     assert _delta(replicated.reads(), before, ("replica", "in use")) == 1
@@ -154,12 +161,17 @@ def test_a_lagging_replica_is_left_until_it_catches_up(replicated: Replicated) -
     eventually(lambda: replicated.replica_state() == "in use")
     replicated.on_replica("SELECT pg_wal_replay_pause()")
     try:
-        with httpx.Client(base_url=replicated.base, timeout=10) as writer:
+        with httpx.Client(
+            base_url=replicated.base, headers=replicated.headers, timeout=10
+        ) as writer:
             created = writer.post("/api/v1/incidents", json=feature("REPLICA-LAG"))
             assert created.status_code == 201
         eventually(lambda: replicated.replica_state() == "lagging", within_s=MAX_LAG_S + 5)
         before = replicated.reads()
-        assert httpx.get(f"{replicated.base}/api/v1/incidents").status_code == 200
+        assert (
+            httpx.get(f"{replicated.base}/api/v1/incidents", headers=replicated.headers).status_code
+            == 200
+        )
         assert _delta(replicated.reads(), before, ("primary", "lagging")) == 1
         lag = next(
             s.value
@@ -179,13 +191,19 @@ def test_a_stopped_replica_is_left_for_the_primary_and_used_again_once_back(
     replicated: Replicated,
 ) -> None:
     eventually(lambda: replicated.replica_state() == "in use")
-    expected = len(httpx.get(f"{replicated.base}/api/v1/incidents").json()["features"])
+    expected = len(
+        httpx.get(f"{replicated.base}/api/v1/incidents", headers=replicated.headers).json()[
+            "features"
+        ]
+    )
     replicated.replica.stop()
     try:
         answers = []
         started = time.monotonic()
         while time.monotonic() - started < 3:
-            response = httpx.get(f"{replicated.base}/api/v1/incidents", timeout=10)
+            response = httpx.get(
+                f"{replicated.base}/api/v1/incidents", headers=replicated.headers, timeout=10
+            )
             answers.append(response.status_code)
             if response.status_code == 200:
                 assert len(response.json()["features"]) == expected
@@ -200,5 +218,8 @@ def test_a_stopped_replica_is_left_for_the_primary_and_used_again_once_back(
         replicated.replica.start()
     eventually(lambda: replicated.replica_state() == "in use")
     before = replicated.reads()
-    assert httpx.get(f"{replicated.base}/api/v1/incidents").status_code == 200
+    assert (
+        httpx.get(f"{replicated.base}/api/v1/incidents", headers=replicated.headers).status_code
+        == 200
+    )
     assert _delta(replicated.reads(), before, ("replica", "in use")) == 1

@@ -9,13 +9,14 @@ import httpx
 import orjson
 
 from tests.conftest import free_port, start_server
+from tests.credentials import bearer
 from tests.factories import feature
 
 URL_TILE = "/ogc/collections/incidents/tiles/WebMercatorQuad/9/283/185"  # Zvornik
 
 
 async def events_of(base: str, seen: list, ready: asyncio.Event) -> None:
-    client = httpx.AsyncClient(base_url=base, timeout=30)
+    client = httpx.AsyncClient(base_url=base, headers=bearer("PCC", "viewer"), timeout=30)
     async with client, client.stream("GET", "/api/v1/stream") as stream:
         event = None
         async for line in stream.aiter_lines():
@@ -39,7 +40,7 @@ async def test_every_client_gets_every_event_once_from_either_process(db, migrat
             asyncio.create_task(events_of(bases[i % 2], seen[i], ready[i])) for i in range(4)
         )
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 10)
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(headers=bearer(), timeout=10) as client:
             before = await client.get(bases[0] + URL_TILE)
             created = []
             for n in range(6):  # writes alternate between the processes

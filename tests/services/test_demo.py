@@ -16,6 +16,7 @@ from geo_service.services import bulk_import, demo
 from geo_service.services.readers import Table
 from geo_service.services.scenarios import ScenarioError, load_scenario
 from geo_service.store.visibility import SERVICE
+from tests.credentials import officer_of
 
 COUNTRY_OF_AGENCY = {"BIH_BP": "BIH", "SRB_BP": "SRB", "MNE_BP": "MNE"}
 END = date(2026, 11, 29)
@@ -71,7 +72,7 @@ async def test_live_incidents_pass_the_apis_checks(client, geography, scenarios)
             geography, scenarios["baseline"], datetime.now(UTC) - timedelta(minutes=5), rng
         )
         feature["properties"]["external_ref"] = f"LIVE-TEST-{i}"
-        response = await client.post("/api/v1/incidents", json=feature)
+        response = await client.post("/api/v1/incidents", json=feature, headers=officer_of(feature))
         assert response.status_code == 201, response.text
 
 

@@ -11,6 +11,7 @@ from geo_service.store import incidents as store
 from geo_service.store import visibility
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import SERVICE, Caller, acting_as
+from tests.credentials import bearer
 from tests.factories import feature
 
 SEEDED = [  # reference, agency, sharing
@@ -31,7 +32,7 @@ def expected(agency: str) -> set[str]:
 async def seeded(client, db):
     for n, (ref, agency, sharing) in enumerate(SEEDED):
         body = feature(ref, agency=agency, sharing=sharing, coordinates=[19.10, 44.30 + n / 100])
-        response = await client.post("/api/v1/incidents", json=body)
+        response = await client.post("/api/v1/incidents", json=body, headers=bearer(agency))
         assert response.status_code == 201, response.text
     return db
 

@@ -10,6 +10,7 @@ from geo_service.services.tiles import vector_tile
 from geo_service.store import incidents as store
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import SERVICE, Caller
+from tests.credentials import bearer, officer_of
 from tests.factories import feature
 
 URL = "/api/v1/incidents"
@@ -24,10 +25,11 @@ async def seed(client) -> dict[str, int]:
         ("SRB-GONE", "SRB_BP", "pcc", [19.13, 44.37]),
     ]:
         body = feature(ref, agency=agency, sharing=sharing, coordinates=xy)
-        response = await client.post(URL, json=body)
+        response = await client.post(URL, json=body, headers=officer_of(body))
         assert response.status_code == 201, response.text
         ids[ref] = response.json()["properties"]["id"]
-    assert (await client.delete(f"{URL}/{ids['SRB-GONE']}")).status_code == 204
+    gone = await client.delete(f"{URL}/{ids['SRB-GONE']}", headers=bearer("SRB_BP"))
+    assert gone.status_code == 204
     return ids
 
 

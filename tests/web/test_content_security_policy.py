@@ -4,7 +4,7 @@ into a page afterwards is refused (the policy is in force)."""
 
 import pytest
 
-from tests.browser import load_recent
+from tests.browser import load_recent, signed_in_page
 
 PAGES = [
     ("/?lang=en", "body[data-layers=ready]"),
@@ -22,13 +22,14 @@ def server(engine, live_server: str, geography, tmp_path_factory) -> str:
     return live_server
 
 
-def open_watched(browser, url: str, ready: str):
-    """The page at `url` once `ready` shows, and what the browser refused on it."""
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+def open_watched(browser, base: str, path: str, ready: str):
+    """The page at `path` once `ready` shows (logged in as an analyst), and what the browser
+    refused on it."""
+    page = signed_in_page(browser, base, "PCC", "analyst", viewport={"width": 1600, "height": 1000})
     refused: list[str] = []
     page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
     page.on("pageerror", lambda e: refused.append(str(e)))
-    page.goto(url)
+    page.goto(f"{base}{path}")
     page.wait_for_selector(ready)
     page.wait_for_load_state("networkidle")
     return page, refused
@@ -36,7 +37,7 @@ def open_watched(browser, url: str, ready: str):
 
 @pytest.mark.parametrize(("path", "ready"), PAGES)
 def test_the_page_draws_and_nothing_is_refused(server, browser, path, ready):
-    page, refused = open_watched(browser, f"{server}{path}", ready)
+    page, refused = open_watched(browser, server, path, ready)
     # ReDoc's sidebar shows its maker's logo from their CDN: kept out, as it should be.
     logo = "Loading the image 'https://cdn.redoc.ly/"
     assert [r for r in refused if not (path == "/redoc" and r.startswith(logo))] == []
@@ -44,7 +45,7 @@ def test_the_page_draws_and_nothing_is_refused(server, browser, path, ready):
 
 
 def test_a_script_put_into_a_page_is_refused(server, browser):
-    page, refused = open_watched(browser, f"{server}/?lang=en", PAGES[0][1])
+    page, refused = open_watched(browser, server, "/?lang=en", PAGES[0][1])
     page.evaluate(
         """() => {
         const script = document.createElement('script');

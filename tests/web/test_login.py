@@ -50,12 +50,14 @@ def test_logging_in_returns_to_the_page_that_asked(browser, live_server, wall_us
     context.close()
 
 
-def test_a_page_whose_session_ended_goes_to_the_login_page(browser, live_server):
+@pytest.mark.parametrize("session", [None, "ended"])
+def test_a_page_without_a_session_goes_to_the_login_page(browser, live_server, session):
     context = browser.new_context()
     host = live_server.split("//")[1].split(":")[0]
-    context.add_cookies(
-        [{"name": "geo_service_session", "value": "ended", "domain": host, "path": "/"}]
-    )
+    if session is not None:
+        context.add_cookies(
+            [{"name": "geo_service_session", "value": session, "domain": host, "path": "/"}]
+        )
     page = context.new_page()
     page.goto(f"{live_server}/wall?lang=en")
     page.wait_for_url(f"{live_server}/login?next=%2Fwall%3Flang%3Den")

@@ -4,7 +4,7 @@ language; incident layers come as vector tiles; nothing is fetched from outside.
 import pytest
 
 from geo_service.services.layer_catalog import load_catalog
-from tests.browser import screenshot
+from tests.browser import screenshot, signed_in_page
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def server(live_server: str) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "bs", "sr-Cyrl"])
 def test_the_layer_control_is_the_layer_catalog(server, browser, settings, lang):
-    page = browser.new_page()
+    page = signed_in_page(browser, server, "PCC", "analyst")
     outside: list[str] = []
     page.on("request", lambda r: r.url.startswith(server) or outside.append(r.url))
     page.goto(f"{server}/?lang={lang}")
@@ -29,7 +29,7 @@ def test_the_layer_control_is_the_layer_catalog(server, browser, settings, lang)
 
 
 def test_incident_layers_are_drawn_from_vector_tiles(server, browser, settings):
-    page = browser.new_page()
+    page = signed_in_page(browser, server, "PCC", "analyst")
     page.goto(f"{server}/?lang=en")
     page.wait_for_selector("body[data-layers=ready]")
     page.evaluate("map.setView([44.40, 19.10], 10)")

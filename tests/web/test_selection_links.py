@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from tests.browser import load_recent, screenshot
+from tests.browser import load_recent, screenshot, signed_in_page
+from tests.credentials import bearer
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ FILTERS = "category=unauthorised_crossing,migrant_smuggling&agency=BIH_BP"
 
 
 def test_exports_and_reports_follow_the_page_filters(server, browser, tmp_path):
-    page = browser.new_page()
+    page = signed_in_page(browser, server, "BIH_BP", "analyst")
     page.goto(f"{server}/?lang=bs&{FILTERS}")
     page.wait_for_selector("body[data-selection=ready]")
     report = page.locator("#report-week").get_attribute("href")
@@ -41,6 +42,7 @@ def test_exports_and_reports_follow_the_page_filters(server, browser, tmp_path):
     window = parse_qs(urlparse(csv_href).query)["datetime"][0]  # the page's period
     expected = httpx.get(
         f"{server}/ogc/collections/incidents/items?limit=10000&{FILTERS}&datetime={window}",
+        headers=bearer("BIH_BP", "analyst"),
         timeout=30,
     ).json()
     assert sorted(int(r["id"]) for r in rows) == sorted(f["id"] for f in expected["features"])

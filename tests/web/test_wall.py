@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.browser import load_recent, screenshot
+from tests.browser import load_recent, screenshot, signed_in_page
 from tests.conftest import free_port, start_server
+from tests.credentials import bearer
 from tests.factories import feature
 
 
@@ -22,7 +23,8 @@ def server(engine, live_server: str, geography, tmp_path_factory) -> str:
 
 
 def open_wall(browser, base: str, query: str = "lang=en"):
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    """The wall, as the operations room's display: logged in as a viewer of the PCC."""
+    page = signed_in_page(browser, base, "PCC", "viewer", viewport={"width": 1920, "height": 1080})
     outside: list[str] = []
     page.on("request", lambda r: r.url.startswith(base) or outside.append(r.url))
     page.goto(f"{base}/wall?{query}")
@@ -40,7 +42,9 @@ def test_the_wall_map_draws_the_situation(server, browser):
 
     start = page.evaluate("Date.now()")
     since = datetime.fromtimestamp(start / 1000 - 7 * 86_400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    week = httpx.get(f"{server}/api/v1/trends?datetime={since}/..", timeout=30).json()
+    week = httpx.get(
+        f"{server}/api/v1/trends?datetime={since}/..", headers=bearer("PCC", "viewer"), timeout=30
+    ).json()
     shown = int(page.locator("#count-7d").inner_text().replace(",", ""))
     assert shown == week["series"][0]["total"]["incidents"]
     assert page.locator("#categories-7d li").count() == 5
@@ -62,7 +66,7 @@ def test_a_new_incident_pulses_on_the_open_wall_within_two_seconds(server, brows
     page, outside = open_wall(browser, server, "lang=sr-Cyrl")
     now = datetime.now(UTC).replace(microsecond=0)
     body = feature(f"WALL-{time.time_ns()}", occurred_at=now.isoformat())
-    posted = httpx.post(f"{server}/api/v1/incidents", json=body, timeout=10)
+    posted = httpx.post(f"{server}/api/v1/incidents", json=body, headers=bearer(), timeout=10)
     assert posted.status_code == 201, posted.text
     returned = time.monotonic()
     incident = posted.json()["id"]

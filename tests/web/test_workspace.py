@@ -10,7 +10,8 @@ import h3
 import httpx
 import pytest
 
-from tests.browser import load_recent, screenshot
+from tests.browser import load_recent, screenshot, signed_in_page
+from tests.credentials import bearer
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,17 @@ def server(engine, live_server: str, geography, tmp_path_factory) -> str:
     return live_server
 
 
+# The workspace's user: an analyst of the PCC (every partner's shared incidents).
+ANALYST = ("PCC", "analyst")
+
+
+def api(url: str) -> httpx.Response:
+    """What the API answers the workspace's user."""
+    return httpx.get(url, headers=bearer(*ANALYST), timeout=30)
+
+
 def open_page(browser, base: str, query: str):
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page = signed_in_page(browser, base, *ANALYST, viewport={"width": 1600, "height": 1000})
     outside: list[str] = []
     page.on("request", lambda r: r.url.startswith(base) or outside.append(r.url))
     page.goto(f"{base}/?{query}")
@@ -42,9 +52,8 @@ def tile_of(lng: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def busiest_cell(base: str, window: str) -> dict:
-    body = httpx.get(
-        f"{base}/ogc/collections/incident-hexes/items?resolution=7&limit=10000&datetime={window}",
-        timeout=30,
+    body = api(
+        f"{base}/ogc/collections/incident-hexes/items?resolution=7&limit=10000&datetime={window}"
     ).json()
     return max(body["features"], key=lambda f: f["properties"]["incidents"])["properties"]
 
@@ -67,7 +76,7 @@ def test_a_filter_change_redraws_the_hexagons_and_lands_in_the_url(server, brows
     assert drawn["category"] == ["drug_smuggling"] and drawn["resolution"] == ["7"]
     # The same tile without the filter holds more: the hexagons shown changed.
     tile = filtered.value.url.split("?")[0]
-    everything = httpx.get(f"{tile}?resolution=7&datetime={drawn['datetime'][0]}", timeout=30)
+    everything = api(f"{tile}?resolution=7&datetime={drawn['datetime'][0]}")
     assert len(everything.content) > len(filtered.value.body())
     screenshot(page, "workspace-filtered")
     assert outside == []
@@ -104,8 +113,8 @@ def test_a_hexagon_click_opens_its_counts(server, browser):
 
 
 def test_the_language_switch_changes_the_labels_and_is_remembered(server, browser):
-    context = browser.new_context()
-    page = context.new_page()
+    page = signed_in_page(browser, server, *ANALYST)
+    context = page.context
     page.goto(f"{server}/?lang=en")
     page.wait_for_selector("body[data-layers=ready]")
     assert page.locator("#filters h3").first.inner_text() == "Time"
@@ -153,9 +162,7 @@ def test_a_section_click_opens_its_counts_and_legends_follow_the_layers(server, 
     assert "Incidents per hexagon" in legends and "Hot and cold spots (Gi*)" in legends
     assert "Emerging hot spots" in legends
     window = page_window(page)
-    busiest = httpx.get(f"{server}/api/v1/trends?by=section&datetime={window}", timeout=30).json()[
-        "series"
-    ]
+    busiest = api(f"{server}/api/v1/trends?by=section&datetime={window}").json()["series"]
     section = max((s for s in busiest if s["key"] != "-"), key=lambda s: s["total"]["incidents"])
     page.wait_for_function("() => made['border-sections'].getLayers().length >= 139")
     page.evaluate(

@@ -96,5 +96,5 @@ alerts_router = APIRouter(prefix="/api/v1", tags=["Analytics"])
 
 
 @alerts_router.get("/alerts", summary="The latest alerts: section levels rising, new hot spots")
-async def latest_alerts(engine: ReadEngine, limit: int = 100) -> Response:
+async def latest_alerts(engine: ReadEngine, _: CallerDep, limit: int = 100) -> Response:
     return _json({"alerts": await alerts.latest(engine, min(max(limit, 1), 1000))})

@@ -14,7 +14,7 @@ from geo_service.api.deps import SESSION_COOKIE, CallerDep, Engine, SettingsDep,
 from geo_service.api.openapi_responses import PROBLEM
 from geo_service.services import accounts
 from geo_service.services.errors import Unauthenticated
-from geo_service.store.visibility import SERVICE, Caller
+from geo_service.store.visibility import Caller
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"])
 
@@ -55,7 +55,8 @@ async def log_in(login: Login, request: Request, engine: Engine, settings: Setti
             settings.viewer_session_days,
         )
     except Unauthenticated:
-        await trail_of(request, SERVICE).add("login_failed", login.username, actor=login.username)
+        named = await accounts.who_failed(engine, login.username)
+        await trail_of(request, named).add("login_failed", login.username, actor=login.username)
         raise
     await trail_of(request, session.caller).add("login", session.caller.name)
     body = _who(session.caller, session.csrf_token, session.expires_at.isoformat())
