@@ -61,6 +61,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request\ntry:\n    urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)\nexcept Exception as exc:\n    sys.exit(f'not ready: {exc}')"]
 
 # Migrate, load the reference geography (idempotent), load demo incidents when the store
-# is empty, then replace the shell with the server so it receives SIGTERM directly.
+# is empty, in demo mode (GEO_SERVICE_DEMO=1) make the demo users (their passwords go to the
+# log, once), then replace the shell with the server so it receives SIGTERM directly.
 # GEO_SERVICE_WORKERS sets the number of uvicorn worker processes (default 1).
-CMD ["sh", "-c", "geo-service db upgrade && geo-service reference load && geo-service demo ensure && exec geo-service serve --host 0.0.0.0 --port 8000 --workers \"${GEO_SERVICE_WORKERS:-1}\""]
+CMD ["sh", "-c", "geo-service db upgrade && geo-service reference load && geo-service demo ensure && if [ \"${GEO_SERVICE_DEMO:-0}\" = 1 ]; then geo-service demo users; fi && exec geo-service serve --host 0.0.0.0 --port 8000 --workers \"${GEO_SERVICE_WORKERS:-1}\""]
