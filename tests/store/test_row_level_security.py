@@ -72,6 +72,19 @@ async def test_the_store_with_its_filter_bypassed_still_reads_by_the_rule(
     assert len(rows) == len(SEEDED)
 
 
+async def test_a_callers_spatial_filter_searches_the_spatial_index(seeded):
+    """Under row-level security PostgreSQL searches an index only with LEAKPROOF conditions:
+    the bounding-box overlap is one (migration 0007), so a caller's box or tile request does
+    not read every incident."""
+    box = "geom && ST_MakeEnvelope(19.0, 44.2, 19.2, 44.4, 4326)"
+    with acting_as(Caller("BIH_BP", "analyst")):
+        async with seeded.begin() as conn:
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = await conn.execute(text(f"EXPLAIN SELECT id FROM incidents WHERE {box}"))
+            lines = "\n".join(plan.scalars())
+    assert "ix_incidents_geom" in lines and "Seq Scan" not in lines, lines
+
+
 async def test_an_agency_writes_only_its_own(seeded):
     with acting_as(Caller("BIH_BP", "officer")):
         # What a partner shared is read, not changed.

@@ -2,6 +2,7 @@
 language; incident layers come as vector tiles; nothing is fetched from outside."""
 
 import pytest
+from playwright.sync_api import expect
 
 from geo_service.services.layer_catalog import load_catalog
 from tests.browser import screenshot, signed_in_page
@@ -33,9 +34,14 @@ def test_incident_layers_are_drawn_from_vector_tiles(server, browser, settings):
     page.goto(f"{server}/?lang=en")
     page.wait_for_selector("body[data-layers=ready]")
     page.evaluate("map.setView([44.40, 19.10], 10)")
+    # The layer control enables the incidents only within their zoom range: once there.
+    page.wait_for_function("map.getZoom() === 10")
+    page.wait_for_load_state("networkidle")
     title = load_catalog(settings.layers_dir)["incidents"].titles["en"]
+    box = page.get_by_label(title, exact=True)
+    expect(box).to_be_enabled()
     with page.expect_response(lambda r: "/ogc/collections/incidents/tiles/" in r.url) as tile:
-        page.get_by_label(title, exact=True).check()
+        box.check()
     response = tile.value
     assert response.status == 200
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
