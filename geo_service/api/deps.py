@@ -20,6 +20,7 @@ from geo_service.services.audit import Trail
 from geo_service.services.errors import FieldError, Forbidden, Unauthenticated
 from geo_service.services.result_cache import READ_AS_OF, ResultCache
 from geo_service.settings import Settings
+from geo_service.store import cql
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.replica import parse_lsn
 from geo_service.store.visibility import CURRENT_CALLER, Caller
@@ -238,8 +239,28 @@ async def incident_filter(
         list[str] | None,
         Query(description="H3 cells (resolution 5–10) the incidents lie in, e.g. 871ec5a6bffffff"),
     ] = None,
+    cql_filter: Annotated[
+        str | None,
+        Query(
+            alias="filter",
+            max_length=4000,
+            description="a CQL2 text filter over the incidents' queryables "
+            "(/ogc/collections/incidents/queryables)",
+            examples=["category = 'drug_smuggling' AND persons_involved >= 3"],
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description="`cql2-text`, the only one served")
+    ] = None,
 ) -> IncidentFilter:
     start, end = parse_datetime(datetime)
+    if filter_lang not in (None, "cql2-text"):
+        raise bad_parameter("filter-lang", "only cql2-text is served")
+    if cql_filter is not None:
+        try:
+            cql.check(cql_filter)
+        except cql.CqlError as exc:
+            raise bad_parameter("filter", str(exc)) from None
     return IncidentFilter(
         bbox=parse_bbox(bbox),
         start=start,
@@ -252,6 +273,7 @@ async def incident_filter(
         crossing_points=_codes("crossing_point", crossing_point),
         border_sections=_codes("border_section", border_section),
         cells=_cells(cell),
+        cql=cql_filter,
     )
 
 

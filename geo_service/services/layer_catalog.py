@@ -46,6 +46,11 @@ class Layer:
     def table(self) -> str | None:
         return self.source.get("table")
 
+    @property
+    def of_incidents(self) -> bool:
+        """Whether the layer is made of incidents (their filters, CQL2 among them, apply)."""
+        return "incidents" in (self.source.get("table"), self.source.get("aggregate"))
+
     def visible_properties(self, role: str) -> tuple[str, ...]:
         """The properties a caller of `role` sees."""
         return tuple(p for p, roles in self.properties.items() if "*" in roles or role in roles)

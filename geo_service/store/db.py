@@ -6,7 +6,9 @@ made for an agency (row-level security, migration 0005)."""
 
 from typing import Any, cast
 
+import orjson
 import psycopg
+import psycopg.types.json
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -14,6 +16,9 @@ from geo_service.settings import Settings, sqlalchemy_url
 from geo_service.store.visibility import CURRENT_CALLER
 
 CALLER_ROLE = "geo_service_caller"
+# JSON from the database (counts per category of every hexagon, details of alerts and audit
+# entries) parsed by orjson: several times faster than the standard library's parser.
+psycopg.types.json.set_json_loads(orjson.loads)
 
 
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:

@@ -59,6 +59,7 @@ def _kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
         and not where.crossing_points
         and not where.border_sections
         and not where.cells
+        and where.cql is None
     )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.geo.h3cells import cell_resolution
+from geo_service.store import cql
 from geo_service.store.db import raw_connection
 from geo_service.store.models import H3_COLUMNS, agencies, apprehensions, incidents
 from geo_service.store.visibility import Caller, visible_incidents
@@ -90,6 +91,8 @@ class IncidentFilter:
     border_sections: Sequence[str] = field(default_factory=tuple)
     # H3 cells (as integers) the incidents lie in, each at its own resolution.
     cells: Sequence[int] = field(default_factory=tuple)
+    # A CQL2 text filter (store/cql.py), checked when the filter was made.
+    cql: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,8 @@ def matching(stmt: Select[Any], where: IncidentFilter) -> Select[Any]:
                 apprehensions.c.nationality.in_(list(where.nationalities)),
             )
         )
+    if where.cql is not None:
+        stmt = stmt.where(cql.clause(where.cql))
     return stmt
 
 

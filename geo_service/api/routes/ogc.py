@@ -15,19 +15,29 @@ from geo_service.api.deps import (
     ReadEngine,
     ResultCacheDep,
     SettingsDep,
+    bad_parameter,
 )
 from geo_service.api.geojson import GEOJSON, feature_page, geojson
 from geo_service.api.problems import HTTPProblem
 from geo_service.geo.reference import Geography
 from geo_service.services import layer_features
 from geo_service.services.layer_catalog import Layer, load_catalog
+from geo_service.store import cql
 
 router = APIRouter(prefix="/ogc", tags=["OGC API"])
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 )
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 JSON = "application/json"
 _features: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}}}}
 
@@ -49,6 +59,11 @@ def _collection(request: Request, layer: Layer, geo: Geography) -> dict[str, Any
         "links": [
             {"rel": "self", "type": JSON, "href": base},
             {"rel": "items", "type": "application/geo+json", "href": f"{base}/items"},
+            {
+                "rel": QUERYABLES_REL,
+                "type": "application/schema+json",
+                "href": f"{base}/queryables",
+            },
             {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
                 "type": JSON,
@@ -113,6 +128,38 @@ async def collection(
 
 
 @router.get(
+    "/collections/{collection_id}/queryables",
+    name="ogc_queryables",
+    summary="What a collection's features may be filtered by (CQL2 `filter`), as JSON Schema",
+    responses={200: {"content": {"application/schema+json": {}}}},
+)
+async def queryables(collection_id: str, request: Request, settings: SettingsDep) -> Response:
+    layer = layer_of(settings, collection_id)
+    properties = (
+        {name: {"title": name, **schema} for name, (_, schema) in cql.QUERYABLES.items()}
+        if layer.of_incidents
+        else {}
+    )
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": str(request.url_for("ogc_queryables", collection_id=collection_id)),
+        "type": "object",
+        "title": layer.titles["en"],
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return Response(orjson.dumps(body), media_type="application/schema+json")
+
+
+def filtered_layer(settings: Any, collection_id: str, where: Any) -> Layer:
+    """The collection's layer; a CQL2 filter on a layer not made of incidents is refused."""
+    layer = layer_of(settings, collection_id)
+    if where.cql is not None and not layer.of_incidents:
+        raise bad_parameter("filter", f"{collection_id} has no queryables")
+    return layer
+
+
+@router.get(
     "/collections/{collection_id}/items",
     summary="Features of a collection",
     description="GeoJSON, a page at a time with a `next` link; incidents take the filters of "
@@ -145,7 +192,7 @@ async def items(
         int, Query(ge=1, le=520, description="emerging-hotspots: steps back from the end")
     ] = 12,
 ) -> Response:
-    layer = layer_of(settings, collection_id)
+    layer = filtered_layer(settings, collection_id, where)
     page = await layer_features.items(
         engine,
         caller,

@@ -17,7 +17,7 @@ from geo_service.api.deps import (
     SettingsDep,
     bad_parameter,
 )
-from geo_service.api.routes.ogc import JSON, layer_of
+from geo_service.api.routes.ogc import JSON, filtered_layer, layer_of
 from geo_service.geo.tiles import MAX_ZOOM, Tile, out_of_matrix
 from geo_service.services.layer_catalog import Layer
 from geo_service.services.tiles import vector_tile
@@ -132,7 +132,7 @@ async def tile(
         Query(ge=5, le=9, description="incident-hexes: H3 resolution instead of the zoom's"),
     ] = None,
 ) -> Response:
-    layer = layer_of(settings, collection_id)
+    layer = filtered_layer(settings, collection_id, where)
     fault = out_of_matrix(z, x, y)
     if fault is not None:
         raise bad_parameter(*fault.split(": ", 1))
