@@ -4,7 +4,7 @@ failed login and write made with an API key is added to the audit trail."""
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.store import audit as store
 from geo_service.store.visibility import Caller
@@ -31,19 +31,33 @@ class Trail:
         detail: dict[str, Any] | None = None,
         actor: str | None = None,
     ) -> None:
-        assert action in ACTIONS, action
+        """An entry in a transaction of its own: for acts that change nothing else (logins,
+        exports)."""
         async with self.engine.begin() as conn:
-            await store.add(
-                conn,
-                user_id=self.caller.user_id,
-                actor=actor or self.caller.name,
-                agency=self.caller.agency,
-                action=action,
-                subject=subject,
-                detail=detail,
-                address=self.address,
-                request_id=self.request_id,
-            )
+            await self.record(conn, action, subject, detail, actor)
+
+    async def record(
+        self,
+        conn: AsyncConnection,
+        action: str,
+        subject: str | None = None,
+        detail: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """An entry in the transaction of the change it records (`conn`'s): both are stored,
+        or neither."""
+        assert action in ACTIONS, action
+        await store.add(
+            conn,
+            user_id=self.caller.user_id,
+            actor=actor or self.caller.name,
+            agency=self.caller.agency,
+            action=action,
+            subject=subject,
+            detail=detail,
+            address=self.address,
+            request_id=self.request_id,
+        )
 
 
 async def entries(

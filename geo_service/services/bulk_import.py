@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from geo_service.geo.reference import Geography
 from geo_service.geo.wkb import ewkb_points
 from geo_service.services import incident_rows
+from geo_service.services.audit import Trail
 from geo_service.services.enrichment import derived_columns, digests
 from geo_service.services.errors import Conflict, FieldError, InvalidInput
 from geo_service.services.incident_rows import IncidentRows, Vocabulary
@@ -168,8 +169,11 @@ async def import_table(
     *,
     skip_invalid: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    trail: Trail | None = None,
+    trail_detail: dict[str, Any] | None = None,
 ) -> ImportReport:
-    """Import a table read from a file: all or nothing, unless `skip_invalid`.
+    """Import a table read from a file: all or nothing, unless `skip_invalid`; in the audit
+    `trail` (with `trail_detail` beside the report), in the same transaction, when given.
 
     Most imports bring new incidents only, so the first attempt does not look up stored
     references; the unique constraint catches one that is stored, and the import then runs
@@ -177,16 +181,17 @@ async def import_table(
     """
     if "agency" in table.frame:
         check_own(caller, table.frame["agency"].dropna().unique())
+    audit = None if trail is None else (trail, trail_detail or {})
     # Every row is the caller's agency's: written by COPY, which row-level security refuses
     # to an agency's role.
     with as_service():
         try:
             return await _import(
-                engine, caller, geo, table, skip_invalid, on_progress, look_up=False
+                engine, caller, geo, table, skip_invalid, on_progress, audit, look_up=False
             )
         except _AlreadyStored:
             return await _import(
-                engine, caller, geo, table, skip_invalid, on_progress, look_up=True
+                engine, caller, geo, table, skip_invalid, on_progress, audit, look_up=True
             )
 
 
@@ -197,6 +202,7 @@ async def _import(
     table: Table,
     skip_invalid: bool,
     on_progress: Callable[[int], None] | None,
+    audit: tuple[Trail, dict[str, Any]] | None,
     *,
     look_up: bool,
 ) -> ImportReport:
@@ -266,6 +272,10 @@ async def _import(
                 # each group.
                 await bulk.analyze(conn, incidents)
             await bulk.copy_binary(conn, apprehensions, GROUP_SCHEMA, groups())
+            if audit is not None:
+                report.rejected = errors
+                trail, detail = audit
+                await trail.record(conn, "import", None, report.as_dict() | detail)
         except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
             if not look_up:
                 raise _AlreadyStored from exc

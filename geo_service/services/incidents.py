@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.reference import Geography
 from geo_service.services import features
+from geo_service.services.audit import Trail
 from geo_service.services.errors import (
     FieldError,
     InvalidInput,
@@ -87,8 +88,10 @@ async def patch_incident(
     incident_id: int,
     expected_version: int,
     patch: Any,
+    trail: Trail | None = None,
 ) -> dict[str, Any]:
-    """Apply a JSON merge patch to an incident at `expected_version`; the changed Feature."""
+    """Apply a JSON merge patch to an incident at `expected_version`; the changed Feature
+    (in the audit `trail`, in the same transaction, when given)."""
     async with engine.begin() as conn:
         row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
         if row is None:
@@ -118,14 +121,23 @@ async def patch_incident(
         )
         if new_version is None:
             raise PreconditionFailed(f"incident {incident_id} changed meanwhile; read it again")
+        if trail is not None:
+            touched = sorted((patch.get("properties") or {}) if isinstance(patch, dict) else ())
+            detail = {"version": new_version, "changed": touched}
+            await trail.record(conn, "update", str(incident_id), detail)
         updated = await store.fetch_incident(conn, caller, incident_id)
     return features.to_feature(updated)
 
 
 async def delete_incident(
-    engine: AsyncEngine, caller: Caller, incident_id: int, expected_version: int | None
+    engine: AsyncEngine,
+    caller: Caller,
+    incident_id: int,
+    expected_version: int | None,
+    trail: Trail | None = None,
 ) -> None:
-    """Soft-delete: the row stays, nobody sees it any more."""
+    """Soft-delete: the row stays, nobody sees it any more (in the audit `trail`, in the same
+    transaction, when given)."""
     async with engine.begin() as conn:
         row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
         if row is None:
@@ -136,3 +148,5 @@ async def delete_incident(
                 f"incident {incident_id} is at version {row.version}, not {expected_version}"
             )
         await store.soft_delete(conn, incident_id, row.version)
+        if trail is not None:
+            await trail.record(conn, "delete", str(incident_id))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.geo.reference import Geography
 from geo_service.services import incident_rows
+from geo_service.services.audit import Trail
 from geo_service.services.enrichment import derived_columns, digests
 from geo_service.services.errors import Conflict, FieldError, Forbidden, InvalidInput
 from geo_service.services.features import to_feature
@@ -99,15 +100,22 @@ def check_own(caller: Caller, agencies: Iterable[object]) -> None:
 
 
 async def create_incident(
-    engine: AsyncEngine, caller: Caller, geo: Geography, rows: IncidentRows
+    engine: AsyncEngine,
+    caller: Caller,
+    geo: Geography,
+    rows: IncidentRows,
+    trail: Trail | None = None,
 ) -> Created:
     """Store one incident, or recognise it as already stored (same agency, reference, content).
     Its fields are checked before whose it is: an unknown agency is bad input (422), a
-    partner's is not the caller's to write (403)."""
+    partner's is not the caller's to write (403). A new incident is in the audit `trail`,
+    when given, in the same transaction."""
     # One statement writes the incident and its groups: in autocommit it is its own
-    # transaction, committed before its answer arrives, with no BEGIN and COMMIT round trips.
+    # transaction, committed before its answer arrives, with no BEGIN and COMMIT round trips;
+    # with an audit trail, the entry is written in the same transaction.
     async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        if trail is None:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
         vocab = await vocabulary(conn, geo, (a for a in rows.agency if a is not None))
         values, groups = prepare_one(rows, vocab)
         check_own(caller, rows.agency)
@@ -116,6 +124,11 @@ async def create_incident(
             existing = await store.find_by_reference(
                 conn, caller, values["agency"], values["external_ref"]
             )
+        elif trail is not None:
+            detail = {"agency": values["agency"], "external_ref": values["external_ref"]}
+            await trail.record(conn, "create", str(new["id"]), detail)
+        if trail is not None:
+            await conn.commit()
     if new is not None:
         ordered = sorted(groups, key=lambda g: g["nationality"])  # as reads return them
         stored = {**values, **new, "apprehensions": ordered}

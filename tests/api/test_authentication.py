@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from geo_service.api.app import create_app
 from geo_service.services import accounts
+from geo_service.store import audit as audit_store
 from tests.conftest import as_owner
 from tests.factories import feature
 
@@ -303,3 +304,35 @@ async def test_a_viewer_reads_incident_points_without_narratives_or_references(c
         assert props["category"] == body["properties"]["category"]
     for props in seen["bih-analyst"]:
         assert props["narrative"] == "Vozač kombija zadržan" and props["external_ref"] == "V-1"
+
+
+async def test_a_change_and_its_audit_entry_are_stored_together(client, db, people, monkeypatch):
+    """The entry is written in the transaction of the change: if it cannot be written, the
+    change is not stored either (and the other way round, nothing is lost between them)."""
+    officer = bearer(people["bih-officer"])
+    kept = await client.post(URL, json=feature("AT-0", agency="BIH_BP"), headers=officer)
+    incident = kept.json()["id"]
+    real_add = audit_store.add
+
+    async def refusing(conn, **values):
+        if values["action"] in ("create", "update", "delete", "import"):
+            raise RuntimeError("the audit trail refused the entry")
+        await real_add(conn, **values)
+
+    monkeypatch.setattr(audit_store, "add", refusing)
+    created = await client.post(URL, json=feature("AT-1", agency="BIH_BP"), headers=officer)
+    changed = await client.patch(
+        f"{URL}/{incident}",
+        json={"properties": {"status": "closed"}},
+        headers={**officer, "If-Match": '"1"', "Content-Type": "application/merge-patch+json"},
+    )
+    deleted = await client.delete(f"{URL}/{incident}", headers=officer)
+    csv = "agency,external_ref,category,occurred_at,lon,lat\n"
+    csv += "BIH_BP,AT-2,unauthorised_crossing,2026-11-28T02:40:00Z,19.1031,44.3921\n"
+    imported = await client.post(
+        "/api/v1/imports", content=csv.encode(), headers={**officer, "Content-Type": "text/csv"}
+    )
+    assert [r.status_code for r in (created, changed, deleted, imported)] == [500] * 4
+    async with db.connect() as conn:
+        rows = await conn.execute(text("SELECT external_ref, status, deleted_at FROM incidents"))
+        assert [tuple(r) for r in rows] == [("AT-0", "open", None)]

@@ -83,12 +83,17 @@ async def import_incidents(
     table = read_bytes(body, MEDIA_TYPES[kind])
     try:
         report = await bulk_import.import_table(
-            engine, caller, geo, table, skip_invalid=skip_invalid
+            engine,
+            caller,
+            geo,
+            table,
+            skip_invalid=skip_invalid,
+            trail=trail,
+            trail_detail={"format": kind},
         )
     except ServiceError:
         IMPORTS.labels("refused").inc()
         raise
     IMPORTS.labels("taken").inc()
     INCIDENTS_WRITTEN.labels("import").inc(report.created)
-    await trail.add("import", None, report.as_dict() | {"format": kind})
     return Response(orjson.dumps(report.as_dict()), 201, media_type="application/json")

@@ -96,15 +96,13 @@ async def create(
     body = await read_body(request, config.max_incident_bytes)
     feature = features.parse_feature(body)
     features.check_new(feature)
-    created = await ingest.create_incident(engine, caller, geo, features.feature_rows(feature))
+    rows = features.feature_rows(feature)
+    created = await ingest.create_incident(engine, caller, geo, rows, trail)
     out = created.feature or await service.get_feature(engine, caller, created.id)
     location = f"{router.prefix}/{created.id}"
     headers = {"Location": location, "ETag": _etag(out["properties"]["version"])}
     if created.created:
         INCIDENTS_WRITTEN.labels("api").inc()
-        props = out["properties"]
-        detail = {"agency": props["agency"], "external_ref": props["external_ref"]}
-        await trail.add("create", str(created.id), detail)
     return geojson(out, 201 if created.created else 200, headers)
 
 
@@ -174,10 +172,7 @@ async def patch(
     require_media_type(request, PATCH_TYPES)
     body = await read_body(request, config.max_incident_bytes)
     patch = features.loads(body)
-    feature = await service.patch_incident(engine, caller, geo, incident_id, version, patch)
-    changed = sorted((patch.get("properties") or {}) if isinstance(patch, dict) else ())
-    detail = {"version": feature["properties"]["version"], "changed": changed}
-    await trail.add("update", str(incident_id), detail)
+    feature = await service.patch_incident(engine, caller, geo, incident_id, version, patch, trail)
     return geojson(feature, headers={"ETag": _etag(feature["properties"]["version"])})
 
 
@@ -196,6 +191,6 @@ async def remove(
     trail: TrailDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    await service.delete_incident(engine, caller, incident_id, _version(if_match, required=False))
-    await trail.add("delete", str(incident_id))
+    version = _version(if_match, required=False)
+    await service.delete_incident(engine, caller, incident_id, version, trail)
     return Response(status_code=204)
