@@ -135,10 +135,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = create_engine(settings)
+        # Who asks is looked up on connections of their own, which always work as the
+        # service: the request's own connections then keep the role of their last caller
+        # instead of switching back and forth on every request.
+        app.state.accounts_engine = create_engine(settings, pool_size=4)
         try:
             await _refuse_demo_credentials(app.state.engine, settings)
         except SystemExit:
             await app.state.engine.dispose()
+            await app.state.accounts_engine.dispose()
             raise
         app.state.geography = load_geography(settings.borders_dir)
         app.state.changes = Changes(settings.database_url, role=settings.db_role)
@@ -179,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.read_routing.replica is not None:
                 await app.state.read_routing.replica.dispose()
             await app.state.engine.dispose()
+            await app.state.accounts_engine.dispose()
 
     # The interactive docs serve Swagger UI and ReDoc from the package, not from a CDN.
     app = FastAPIOffline(

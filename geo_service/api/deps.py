@@ -2,7 +2,7 @@
 
 import contextlib
 import hmac
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Annotated
 
@@ -83,13 +83,14 @@ async def caller(
     _by_bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     _by_header: Annotated[str | None, Depends(API_KEY)],
     _by_cookie: Annotated[str | None, Depends(SESSION)],
-) -> Caller:
+) -> AsyncIterator[Caller]:
     """Who is asking: the user of an API key (`Authorization: Bearer <key>` or `X-API-Key`)
     or of a browser session (cookie; a write must also send the session's CSRF token in
     `X-CSRF-Token`). A request with neither is refused: every read and write of the
     situation is some user's. The database work of the request is done as the caller
-    (row-level security)."""
-    engine = request.app.state.engine
+    (row-level security). A write made with an API key is in the audit trail: with the
+    change it makes, in its transaction, or on its own once the request is answered."""
+    engine = request.app.state.accounts_engine
     key = _api_key(request)
     if key is not None:
         found, via = await accounts.caller_of_key(engine, key), "key"
@@ -103,9 +104,13 @@ async def caller(
         raise Unauthenticated("log in, or send an API key (`Authorization: Bearer <key>`)")
     CURRENT_CALLER.set(found)
     request.state.caller, request.state.credential = found, via
+    request.state.trail = trail_of(request, found)
     if via == "key" and request.method not in SAFE_METHODS:
-        await trail_of(request, found).add("key_write", f"{request.method} {request.url.path}")
-    return found
+        request.state.trail.key_use = f"{request.method} {request.url.path}"
+    try:
+        yield found
+    finally:
+        await request.state.trail.settle()
 
 
 def trail_of(request: Request, who: Caller) -> Trail:
@@ -113,9 +118,10 @@ def trail_of(request: Request, who: Caller) -> Trail:
     return Trail(request.app.state.engine, who, address, REQUEST_ID.get())
 
 
-async def trail(request: Request, who: Annotated[Caller, Depends(caller)]) -> Trail:
+async def trail(request: Request, _: Annotated[Caller, Depends(caller)]) -> Trail:
     """The audit trail, as seen from this request."""
-    return trail_of(request, who)
+    trail: Trail = request.state.trail
+    return trail
 
 
 def role_in(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:

@@ -97,7 +97,8 @@ async def keys(engine: AsyncEngine) -> list[Row]:
 async def caller_of_key(engine: AsyncEngine, key: str) -> Caller:
     if not key.startswith("gsk_") or len(key) > 128:
         raise Unauthenticated("not an API key of this service")
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
         row = await store.principal_of_key(conn, digest(key))
     if row is None:
         raise Unauthenticated("the API key is unknown, expired or revoked")
@@ -151,6 +152,7 @@ async def session_of(engine: AsyncEngine, token: str) -> tuple[Caller, str]:
     if len(token) > 128:
         raise Unauthenticated("not a session of this service")
     async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
         row = await store.principal_of_session(conn, digest(token))
     if row is None:
         raise Unauthenticated("the session has ended: log in again")

@@ -15,14 +15,22 @@ ACTIONS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass
 class Trail:
-    """The audit trail as seen from one request: who asks, from where, under which id."""
+    """The audit trail as seen from one request: who asks, from where, under which id; and
+    the write made with an API key (`key_use`, "METHOD path"), noted with the first entry
+    of the request (`settle` notes it alone when there was none)."""
 
     engine: AsyncEngine
     caller: Caller
     address: str | None
     request_id: str | None
+    key_use: str | None = None
+
+    async def settle(self) -> None:
+        """The write by key noted, if no entry of the request noted it already."""
+        if self.key_use is not None:
+            await self.add("key_write", self.key_use)
 
     async def add(
         self,
@@ -31,9 +39,10 @@ class Trail:
         detail: dict[str, Any] | None = None,
         actor: str | None = None,
     ) -> None:
-        """An entry in a transaction of its own: for acts that change nothing else (logins,
-        exports)."""
-        async with self.engine.begin() as conn:
+        """An entry on its own (one statement, committed): for acts that change nothing else
+        (logins, exports, writes by key)."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             await self.record(conn, action, subject, detail, actor)
 
     async def record(
@@ -45,19 +54,28 @@ class Trail:
         actor: str | None = None,
     ) -> None:
         """An entry in the transaction of the change it records (`conn`'s): both are stored,
-        or neither."""
+        or neither. The request's write by key is noted in the same statement."""
         assert action in ACTIONS, action
+        entries = [(action, subject, detail)]
+        if self.key_use is not None:
+            entries.insert(0, ("key_write", self.key_use, None))
         await store.add(
             conn,
-            user_id=self.caller.user_id,
-            actor=actor or self.caller.name,
-            agency=self.caller.agency,
-            action=action,
-            subject=subject,
-            detail=detail,
-            address=self.address,
-            request_id=self.request_id,
+            [
+                {
+                    "user_id": self.caller.user_id,
+                    "actor": actor or self.caller.name,
+                    "agency": self.caller.agency,
+                    "action": act,
+                    "subject": about,
+                    "detail": more,
+                    "address": self.address,
+                    "request_id": self.request_id,
+                }
+                for act, about, more in entries
+            ],
         )
+        self.key_use = None
 
 
 async def entries(

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.store.models import audit
 
 
-async def add(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(insert(audit).values(**values))
+async def add(conn: AsyncConnection, entries: Sequence[dict[str, Any]]) -> None:
+    """Entries added in one statement."""
+    await conn.execute(insert(audit).values(list(entries)))
 
 
 async def read(

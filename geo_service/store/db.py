@@ -21,15 +21,18 @@ CALLER_ROLE = "geo_service_caller"
 psycopg.types.json.set_json_loads(orjson.loads)
 
 
-def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
-    """The service's engine: a pool of psycopg connections, statements bounded in time; on
-    `url` (a read replica) instead of the primary when given."""
+def create_engine(
+    settings: Settings, url: str | None = None, pool_size: int | None = None
+) -> AsyncEngine:
+    """The service's engine: a pool of psycopg connections (`pool_size`, else the settings'),
+    statements bounded in time; on `url` (a read replica) instead of the primary when given."""
+    pool_size = pool_size or settings.db_pool_size
     timeout_ms = int(settings.statement_timeout_s * 1000)
     role = f" -c role={settings.db_role}" if settings.db_role else ""
     engine = create_async_engine(
         sqlalchemy_url(url or settings.database_url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         # No ping before each use: a connection the database dropped fails its request (503,
         # retry) and is replaced, rather than every request paying a round trip.
         pool_pre_ping=False,
@@ -60,16 +63,20 @@ def _works_for_caller(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     agency = CURRENT_CALLER.get().agency
     if record.info.get("agency") == agency:
         return
-    cursor = dbapi_connection.cursor()
-    if agency is None:
-        cursor.execute("RESET ROLE; RESET geo_service.agency")
-    else:
-        cursor.execute(
-            "SELECT set_config('role', %s, false), set_config('geo_service.agency', %s, false)",
-            (CALLER_ROLE, agency),
-        )
-    cursor.close()
-    dbapi_connection.commit()
+    # In autocommit for the one statement: one round trip, no COMMIT after it.
+    dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        if agency is None:
+            cursor.execute("RESET ROLE; RESET geo_service.agency")
+        else:
+            cursor.execute(
+                "SELECT set_config('role', %s, false), set_config('geo_service.agency', %s, false)",
+                (CALLER_ROLE, agency),
+            )
+        cursor.close()
+    finally:
+        dbapi_connection.autocommit = False
     record.info["agency"] = agency
 
 
