@@ -223,7 +223,7 @@ async def test_report_writes_one_html_file(settings, db, tmp_path):
     assert "lang: 'de' is not one of en, bs, sr-Cyrl" in refused.stderr
 
 
-async def test_users_and_keys(settings, db, client):
+async def test_users_and_keys(settings, db, client, caught_up):
     made = run(settings, "users", "add", "mne-officer", "--agency", "MNE_BP", "--role", "officer",
                "--password", "a long enough password")  # fmt: skip
     assert made.returncode == 0, made.stderr
@@ -247,6 +247,7 @@ async def test_users_and_keys(settings, db, client):
     assert f"{prefix}\tsync\tmne-officer" in keys and secret not in keys
 
     assert run(settings, "keys", "revoke", prefix).returncode == 0
+    await caught_up()  # the service has the database's notice of the change
     assert (await client.get("/api/v1/incidents", headers=headers)).status_code == 401
     assert run(settings, "keys", "revoke", prefix).returncode == 2
 

@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.changes = Changes(settings.database_url, role=settings.db_role)
         await app.state.changes.start()
         app.state.result_cache = ResultCache(app.state.changes)
+        app.state.verified = accounts.Verified(app.state.changes)
         replica = settings.database_read_url
         app.state.read_routing = ReadRouting(
             app.state.engine,

@@ -90,12 +90,12 @@ async def caller(
     situation is some user's. The database work of the request is done as the caller
     (row-level security). A write made with an API key is in the audit trail: with the
     change it makes, in its transaction, or on its own once the request is answered."""
-    engine = request.app.state.accounts_engine
+    engine, verified = request.app.state.accounts_engine, request.app.state.verified
     key = _api_key(request)
     if key is not None:
-        found, via = await accounts.caller_of_key(engine, key), "key"
+        found, via = await accounts.caller_of_key(engine, key, verified), "key"
     elif (token := request.cookies.get(SESSION_COOKIE)) is not None:
-        found, csrf = await accounts.session_of(engine, token)
+        found, csrf = await accounts.session_of(engine, token, verified)
         via, request.state.csrf_token = "session", csrf
         sent = request.headers.get("x-csrf-token", "")
         if request.method not in SAFE_METHODS and not hmac.compare_digest(sent, csrf):

@@ -8,6 +8,7 @@ long cannot be reversed or guessed, and looking it up costs one index probe. A k
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from geo_service import domain
 from geo_service.services.errors import FieldError, InvalidInput, NotFound, Unauthenticated
 from geo_service.store import accounts as store
+from geo_service.store.changes import Changes
 from geo_service.store.visibility import Caller
 
 MIN_PASSWORD = 12
@@ -94,14 +96,56 @@ async def keys(engine: AsyncEngine) -> list[Row]:
         return await store.list_keys(conn)
 
 
-async def caller_of_key(engine: AsyncEngine, key: str) -> Caller:
+class Verified:
+    """Credentials verified lately, by digest: their caller (and a session's CSRF token),
+    kept until users, keys or sessions change anywhere (the database's notice moves
+    `changes.accounts_version`), the credential expires, or `ttl_s` passes; not used at all
+    while the change listener is down. A revoked key, a disabled user or an ended session
+    thus stops working in every process as soon as the notice arrives."""
+
+    def __init__(self, changes: Changes, ttl_s: float = 60.0, size: int = 10_000) -> None:
+        self._changes, self._ttl_s, self._size = changes, ttl_s, size
+        self._kept: dict[bytes, tuple[int, float, datetime, Caller, str | None]] = {}
+
+    def get(self, secret_digest: bytes) -> tuple[Caller, str | None] | None:
+        found = self._kept.get(secret_digest)
+        if found is None or not self._changes.listening:
+            return None
+        version, kept_at, expires_at, caller, csrf = found
+        if (
+            version != self._changes.accounts_version
+            or time.monotonic() - kept_at > self._ttl_s
+            or datetime.now(UTC) >= expires_at
+        ):
+            del self._kept[secret_digest]
+            return None
+        return caller, csrf
+
+    def put(
+        self, secret_digest: bytes, expires_at: datetime, caller: Caller, csrf: str | None
+    ) -> None:
+        if len(self._kept) >= self._size:
+            self._kept.clear()
+        version = self._changes.accounts_version
+        self._kept[secret_digest] = (version, time.monotonic(), expires_at, caller, csrf)
+
+    def forget(self, secret_digest: bytes) -> None:
+        self._kept.pop(secret_digest, None)
+
+
+async def caller_of_key(engine: AsyncEngine, key: str, verified: Verified | None = None) -> Caller:
     if not key.startswith("gsk_") or len(key) > 128:
         raise Unauthenticated("not an API key of this service")
+    secret = digest(key)
+    if verified is not None and (known := verified.get(secret)) is not None:
+        return known[0]
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
-        row = await store.principal_of_key(conn, digest(key))
+        row = await store.principal_of_key(conn, secret)
     if row is None:
         raise Unauthenticated("the API key is unknown, expired or revoked")
+    if verified is not None:
+        verified.put(secret, row.expires_at, caller_of(row), None)
     return caller_of(row)
 
 
@@ -147,21 +191,31 @@ async def who_failed(engine: AsyncEngine, username: str) -> Caller:
     return caller_of(user)
 
 
-async def session_of(engine: AsyncEngine, token: str) -> tuple[Caller, str]:
+async def session_of(
+    engine: AsyncEngine, token: str, verified: Verified | None = None
+) -> tuple[Caller, str]:
     """The caller of a session token, and the session's CSRF token."""
     if len(token) > 128:
         raise Unauthenticated("not a session of this service")
+    secret = digest(token)
+    if verified is not None and (known := verified.get(secret)) is not None:
+        return known[0], str(known[1])
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
-        row = await store.principal_of_session(conn, digest(token))
+        row = await store.principal_of_session(conn, secret)
     if row is None:
         raise Unauthenticated("the session has ended: log in again")
+    if verified is not None:
+        verified.put(secret, row.expires_at, caller_of(row), row.csrf_token)
     return caller_of(row), row.csrf_token
 
 
-async def log_out(engine: AsyncEngine, token: str) -> None:
+async def log_out(engine: AsyncEngine, token: str, verified: Verified | None = None) -> None:
+    """The session ended (at once in this process; in the others when the notice arrives)."""
     async with engine.begin() as conn:
         await store.delete_session(conn, digest(token))
+    if verified is not None:
+        verified.forget(digest(token))
 
 
 DEMO_PREFIX = "demo-"

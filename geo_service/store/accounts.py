@@ -94,7 +94,12 @@ async def principal_of_key(conn: AsyncConnection, digest: bytes) -> Any:
     (at most once a minute: a key read a hundred times a second writes once)."""
     found = (
         await conn.execute(
-            select(*PRINCIPAL, api_keys.c.id.label("key_id"), api_keys.c.last_used_at)
+            select(
+                *PRINCIPAL,
+                api_keys.c.id.label("key_id"),
+                api_keys.c.last_used_at,
+                api_keys.c.expires_at,
+            )
             .join(users, users.c.id == api_keys.c.user_id)
             .where(
                 api_keys.c.secret_sha256 == digest,

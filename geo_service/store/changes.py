@@ -28,6 +28,9 @@ class Changes:
         self._retry_s = retry_s
         self._task: asyncio.Task[None] | None = None
         self.version = 0
+        # Moved on by changes to users, API keys and sessions (and whenever notices may
+        # have been missed): what was verified of a credential before holds no more.
+        self.accounts_version = 0
         self.listening = False
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
 
@@ -61,19 +64,25 @@ class Changes:
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.version += 1  # whatever happened while not listening
+                    self.accounts_version += 1
                     self.listening = True
                     self._tell({"op": "LISTENING", "ids": [], "count": None})
                     async for notice in conn.notifies():
-                        self.version += 1
                         try:
-                            self._tell(orjson.loads(notice.payload))
+                            told = orjson.loads(notice.payload)
                         except orjson.JSONDecodeError:
-                            self._tell({"op": notice.payload, "ids": [], "count": None})
+                            told = {"op": notice.payload, "ids": [], "count": None}
+                        if isinstance(told, dict) and told.get("table") == "accounts":
+                            self.accounts_version += 1  # the situation did not change
+                        else:
+                            self.version += 1
+                        self._tell(told)
             except (psycopg.Error, OSError) as exc:
                 log.warning("change listener: %s; retrying", exc)
             finally:
                 self.listening = False
                 self.version += 1
+                self.accounts_version += 1
             await asyncio.sleep(self._retry_s)
 
     async def start(self) -> None:

@@ -139,20 +139,51 @@ async def test_an_unknown_key_is_refused(client, people, header):
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_revoked_and_expired_keys_and_disabled_users_are_refused(client, db, people):
+async def test_revoked_and_expired_keys_and_disabled_users_are_refused(
+    client, db, people, caught_up
+):
+    """Each key is used (and so verified and kept by the service) before it is revoked,
+    expired or its user disabled elsewhere: the database's notice of the change makes the
+    service forget it."""
+    for name in ("bih-analyst", "srb-analyst", "bih-admin"):
+        assert (await client.get(URL, headers=bearer(people[name]))).status_code == 200
     key = people["bih-analyst"]
-    assert (await client.get(URL, headers=bearer(key))).status_code == 200
     await accounts.revoke_key(db, key.split("_")[1])
+    await caught_up()
     assert (await client.get(URL, headers=bearer(key))).status_code == 401
 
     key = people["srb-analyst"]
     await as_owner(db, "UPDATE api_keys SET expires_at = now() - interval '1 s' "
                        f"WHERE prefix = '{key.split('_')[1]}'")  # fmt: skip
+    await caught_up()
     assert (await client.get(URL, headers=bearer(key))).status_code == 401
 
     key = people["bih-admin"]
     await accounts.disable_user(db, "bih-admin")
+    await caught_up()
     assert (await client.get(URL, headers=bearer(key))).status_code == 401
+
+
+async def test_a_verified_key_is_not_looked_up_again_until_the_accounts_change(
+    client, app, db, people, caught_up, monkeypatch
+):
+    key = bearer(people["bih-analyst"])
+    assert (await client.get(URL, headers=key)).status_code == 200
+    looked_up = []
+    real = accounts.store.principal_of_key
+
+    async def counting(conn, secret):
+        looked_up.append(secret)
+        return await real(conn, secret)
+
+    monkeypatch.setattr(accounts.store, "principal_of_key", counting)
+    for _ in range(5):
+        assert (await client.get(URL, headers=key)).status_code == 200
+    assert looked_up == []
+    await accounts.disable_user(db, "srb-analyst")  # any change to the accounts
+    await caught_up()
+    assert (await client.get(URL, headers=key)).status_code == 200
+    assert len(looked_up) == 1
 
 
 async def test_a_session_needs_its_csrf_token_to_write(client, people):

@@ -89,7 +89,7 @@ async def who(request: Request, engine: Engine, caller: CallerDep) -> Response:
 async def log_out(request: Request, engine: Engine, caller: CallerDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token is not None:
-        await accounts.log_out(engine, token)
+        await accounts.log_out(engine, token, request.app.state.verified)
         await trail_of(request, caller).add("logout", caller.name)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
