@@ -43,9 +43,10 @@ def bench_database(base_url: str, name: str) -> str:
 BENCH_PASSWORD = "a-password-of-the-benchmarks"
 
 
-def bench_user(url: str, agency: str, role: str) -> str:
-    """The name of the benchmarks' user of `agency` and `role` on database `url` (password
-    BENCH_PASSWORD), made through the service's own accounts when missing."""
+def _on_accounts(url: str, agency: str, role: str, with_key: bool) -> tuple[str, str | None]:
+    """The benchmarks' user of `agency` and `role` on database `url` (password
+    BENCH_PASSWORD), made through the service's own accounts when missing, and a new API key
+    of theirs (valid a day) when `with_key`."""
     from geo_service.services import accounts
     from geo_service.services.errors import InvalidInput
     from geo_service.settings import Settings
@@ -53,36 +54,28 @@ def bench_user(url: str, agency: str, role: str) -> str:
 
     name = f"bench-{agency}-{role}".lower().replace("_", "-")
 
-    async def make() -> None:
+    async def make() -> str | None:
         engine = create_engine(Settings(database_url=url))
         try:
             with contextlib.suppress(InvalidInput):  # made before
                 await accounts.add_user(engine, name, agency, role, BENCH_PASSWORD)
+            return await accounts.create_key(engine, name, "benchmark", 1) if with_key else None
         finally:
             await engine.dispose()
 
-    asyncio.run(make())
-    return name
+    return name, asyncio.run(make())
+
+
+def bench_user(url: str, agency: str, role: str) -> str:
+    """The name of the benchmarks' user of `agency` and `role` (made when missing)."""
+    return _on_accounts(url, agency, role, with_key=False)[0]
 
 
 def bearer(url: str, agency: str = "PCC", role: str = "analyst") -> dict[str, str]:
     """Headers presenting a new API key (valid a day) of the benchmarks' user of `agency`
     and `role`: every read and write of the service is some user's. The default, an analyst
     of the PCC, reads every partner's shared incidents."""
-    from geo_service.services import accounts
-    from geo_service.settings import Settings
-    from geo_service.store.db import create_engine
-
-    name = bench_user(url, agency, role)
-
-    async def make() -> str:
-        engine = create_engine(Settings(database_url=url))
-        try:
-            return await accounts.create_key(engine, name, "benchmark", 1)
-        finally:
-            await engine.dispose()
-
-    return {"Authorization": f"Bearer {asyncio.run(make())}"}
+    return {"Authorization": f"Bearer {_on_accounts(url, agency, role, with_key=True)[1]}"}
 
 
 def free_port() -> int:

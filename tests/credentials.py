@@ -26,28 +26,32 @@ def username(agency: str, role: str) -> str:
     return f"test-{agency}-{role}".lower()
 
 
-def ensure_user(agency: str, role: str, database_url: str = TEST_DATABASE_URL) -> int:
-    """The id of the tests' user of `agency` and `role`, made when missing."""
+def _ensure_user(conn: psycopg.Connection, agency: str, role: str) -> int:
     name = username(agency, role)
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO users (username, agency, role, password_hash) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING",
-            (name, agency, role, _PASSWORD_HASH),
-        )
-        row = conn.execute("SELECT id FROM users WHERE lower(username) = %s", (name,)).fetchone()
+    conn.execute(
+        "INSERT INTO users (username, agency, role, password_hash) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (name, agency, role, _PASSWORD_HASH),
+    )
+    row = conn.execute("SELECT id FROM users WHERE lower(username) = %s", (name,)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def ensure_user(agency: str, role: str, database_url: str = TEST_DATABASE_URL) -> int:
+    """The id of the tests' user of `agency` and `role`, made when missing."""
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        return _ensure_user(conn, agency, role)
 
 
 def api_key(
     agency: str = "BIH_BP", role: str = "officer", database_url: str = TEST_DATABASE_URL
 ) -> str:
     """A new API key, valid a day, of the tests' user of `agency` and `role`."""
-    user_id = ensure_user(agency, role, database_url)
     prefix = secrets.token_hex(4)
     key = f"gsk_{prefix}_{secrets.token_urlsafe(32)}"
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        user_id = _ensure_user(conn, agency, role)
         conn.execute(
             "INSERT INTO api_keys (user_id, prefix, secret_sha256, name, expires_at) "
             "VALUES (%s, %s, %s, 'tests', %s)",

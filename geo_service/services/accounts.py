@@ -9,13 +9,15 @@ long cannot be reversed or guessed, and looking it up costs one index probe. A k
 import hashlib
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service import domain
 from geo_service.services.errors import FieldError, InvalidInput, NotFound, Unauthenticated
@@ -133,20 +135,34 @@ class Verified:
         self._kept.pop(secret_digest, None)
 
 
+async def _principal(
+    engine: AsyncEngine,
+    secret: bytes,
+    look_up: Callable[[AsyncConnection, bytes], Awaitable[Any]],
+    refused: str,
+    verified: Verified | None,
+) -> tuple[Caller, str | None]:
+    """The caller of a credential's digest (and a session's CSRF token): kept from an earlier
+    verification, else looked up (`look_up`) and kept."""
+    if verified is not None and (known := verified.get(secret)) is not None:
+        return known
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
+        row = await look_up(conn, secret)
+    if row is None:
+        raise Unauthenticated(refused)
+    caller, csrf = caller_of(row), row._mapping.get("csrf_token")
+    if verified is not None:
+        verified.put(secret, row.expires_at, caller, csrf)
+    return caller, csrf
+
+
 async def caller_of_key(engine: AsyncEngine, key: str, verified: Verified | None = None) -> Caller:
     if not key.startswith("gsk_") or len(key) > 128:
         raise Unauthenticated("not an API key of this service")
-    secret = digest(key)
-    if verified is not None and (known := verified.get(secret)) is not None:
-        return known[0]
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
-        row = await store.principal_of_key(conn, secret)
-    if row is None:
-        raise Unauthenticated("the API key is unknown, expired or revoked")
-    if verified is not None:
-        verified.put(secret, row.expires_at, caller_of(row), None)
-    return caller_of(row)
+    refused = "the API key is unknown, expired or revoked"
+    caller, _ = await _principal(engine, digest(key), store.principal_of_key, refused, verified)
+    return caller
 
 
 @dataclass(frozen=True)
@@ -197,17 +213,10 @@ async def session_of(
     """The caller of a session token, and the session's CSRF token."""
     if len(token) > 128:
         raise Unauthenticated("not a session of this service")
-    secret = digest(token)
-    if verified is not None and (known := verified.get(secret)) is not None:
-        return known[0], str(known[1])
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
-        row = await store.principal_of_session(conn, secret)
-    if row is None:
-        raise Unauthenticated("the session has ended: log in again")
-    if verified is not None:
-        verified.put(secret, row.expires_at, caller_of(row), row.csrf_token)
-    return caller_of(row), row.csrf_token
+    refused = "the session has ended: log in again"
+    look_up = store.principal_of_session
+    caller, csrf = await _principal(engine, digest(token), look_up, refused, verified)
+    return caller, str(csrf)
 
 
 async def log_out(engine: AsyncEngine, token: str, verified: Verified | None = None) -> None:

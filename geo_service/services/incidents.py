@@ -88,10 +88,10 @@ async def patch_incident(
     incident_id: int,
     expected_version: int,
     patch: Any,
-    trail: Trail | None = None,
+    trail: Trail,
 ) -> dict[str, Any]:
     """Apply a JSON merge patch to an incident at `expected_version`; the changed Feature
-    (in the audit `trail`, in the same transaction, when given)."""
+    (in the audit `trail`, in the same transaction)."""
     async with engine.begin() as conn:
         row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
         if row is None:
@@ -121,10 +121,9 @@ async def patch_incident(
         )
         if new_version is None:
             raise PreconditionFailed(f"incident {incident_id} changed meanwhile; read it again")
-        if trail is not None:
-            touched = sorted((patch.get("properties") or {}) if isinstance(patch, dict) else ())
-            detail = {"version": new_version, "changed": touched}
-            await trail.record(conn, "update", str(incident_id), detail)
+        touched = sorted((patch.get("properties") or {}) if isinstance(patch, dict) else ())
+        detail = {"version": new_version, "changed": touched}
+        await trail.record(conn, "update", str(incident_id), detail)
         updated = await store.fetch_incident(conn, caller, incident_id)
     return features.to_feature(updated)
 
@@ -134,10 +133,10 @@ async def delete_incident(
     caller: Caller,
     incident_id: int,
     expected_version: int | None,
-    trail: Trail | None = None,
+    trail: Trail,
 ) -> None:
     """Soft-delete: the row stays, nobody sees it any more (in the audit `trail`, in the same
-    transaction, when given)."""
+    transaction)."""
     async with engine.begin() as conn:
         row = await store.fetch_incident(conn, caller, incident_id, for_update=True)
         if row is None:
@@ -148,5 +147,4 @@ async def delete_incident(
                 f"incident {incident_id} is at version {row.version}, not {expected_version}"
             )
         await store.soft_delete(conn, incident_id, row.version)
-        if trail is not None:
-            await trail.record(conn, "delete", str(incident_id))
+        await trail.record(conn, "delete", str(incident_id))

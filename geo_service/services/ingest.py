@@ -104,18 +104,15 @@ async def create_incident(
     caller: Caller,
     geo: Geography,
     rows: IncidentRows,
-    trail: Trail | None = None,
+    trail: Trail,
 ) -> Created:
     """Store one incident, or recognise it as already stored (same agency, reference, content).
     Its fields are checked before whose it is: an unknown agency is bad input (422), a
     partner's is not the caller's to write (403). A new incident is in the audit `trail`,
-    when given, in the same transaction."""
-    # One statement writes the incident and its groups: in autocommit it is its own
-    # transaction, committed before its answer arrives, with no BEGIN and COMMIT round trips;
-    # with an audit trail, the entry is written in the same transaction.
+    in the same transaction."""
+    # One statement writes the incident and its groups, a second its audit entry; one
+    # transaction holds both.
     async with engine.connect() as conn:
-        if trail is None:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
         vocab = await vocabulary(conn, geo, (a for a in rows.agency if a is not None))
         values, groups = prepare_one(rows, vocab)
         check_own(caller, rows.agency)
@@ -124,11 +121,10 @@ async def create_incident(
             existing = await store.find_by_reference(
                 conn, caller, values["agency"], values["external_ref"]
             )
-        elif trail is not None:
+        else:
             detail = {"agency": values["agency"], "external_ref": values["external_ref"]}
             await trail.record(conn, "create", str(new["id"]), detail)
-        if trail is not None:
-            await conn.commit()
+        await conn.commit()
     if new is not None:
         ordered = sorted(groups, key=lambda g: g["nationality"])  # as reads return them
         stored = {**values, **new, "apprehensions": ordered}

@@ -4,6 +4,7 @@ calls (a filter cannot name a database function). Comparison, logical, LIKE, BET
 IS NULL, temporal and spatial predicates are what pygeofilter's SQLAlchemy back end makes of
 them; the visibility filter applies beneath as to every other read."""
 
+import functools
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -104,8 +105,10 @@ def _nodes(node: Any) -> Iterator[Any]:
             yield from _nodes(sub)
 
 
+@functools.lru_cache(maxsize=256)
 def check(text: str) -> Any:
-    """The parsed filter; CqlError saying what is wrong with it."""
+    """The parsed filter; CqlError saying what is wrong with it. Kept by text: a request's
+    filter is checked when it arrives and translated for each of its statements."""
     try:
         parsed = parse_text(text)
     except Exception as exc:  # lark's errors, and pygeofilter's own

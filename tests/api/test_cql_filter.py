@@ -101,6 +101,9 @@ async def test_the_queryables_say_what_may_be_filtered_on(client):
     hexes = (await client.get("/ogc/collections/incident-hexes/queryables")).json()
     assert hexes["properties"] == properties  # hexagons count the incidents filtered
     assert (await client.get("/ogc/collections/borders/queryables")).json()["properties"] == {}
+    unknown = await client.get("/ogc/collections/nowhere/queryables")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
     conformance = (await client.get("/ogc/conformance")).json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter" in conformance
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in conformance
