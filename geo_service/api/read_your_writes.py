@@ -1,7 +1,8 @@
-"""Read-your-writes with a read replica: the answer to every successful write carries the
-primary's WAL position after it (cookie `geo_service_written`), which the writer's next
-requests bring back; `deps.read_engine` reads from the replica only once it has replayed that
-far. Pure ASGI; nothing is added while no replica is configured."""
+"""Read-your-writes. After every successful write, this process's kept results (tiles,
+pages, hexagons) are let go at once, before the change's notice comes back from the database;
+and with a read replica, the answer carries the primary's WAL position after it (cookie
+`geo_service_written`), which the writer's next requests bring back; `deps.read_engine` reads
+from the replica only once it has replayed that far. Pure ASGI."""
 
 import logging
 
@@ -21,18 +22,18 @@ class ReadYourWrites:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing: ReadRouting | None = getattr(scope["app"].state, "read_routing", None)
-        if (
-            scope["type"] != "http"
-            or scope["method"] in SAFE_METHODS
-            or routing is None
-            or routing.replica is None
-        ):
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
+        state = scope["app"].state
+        routing: ReadRouting | None = getattr(state, "read_routing", None)
+        changes = getattr(state, "changes", None)
 
         async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 400:
+            done = message["type"] == "http.response.start" and message["status"] < 400
+            if done and changes is not None:
+                changes.written()
+            if done and routing is not None and routing.replica is not None:
                 try:
                     position = format_lsn(await routing.primary_lsn())
                 except Exception as exc:  # the write is done; its answer goes out anyway

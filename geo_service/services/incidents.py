@@ -18,6 +18,7 @@ from geo_service.services.errors import (
     PreconditionFailed,
 )
 from geo_service.services.ingest import check_own, prepare_one, vocabulary
+from geo_service.services.result_cache import ResultCache, kept
 from geo_service.store import incidents as store
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
@@ -31,6 +32,8 @@ class Page:
     # Features as objects, or as GeoJSON text already made (orjson.Fragment).
     features: list[Any]
     next_cursor: str | None
+    # Bytes of the features' text, where known (what keeping the page costs).
+    size: int = 0
 
 
 def encode_cursor(occurred_at: datetime, incident_id: int) -> str:
@@ -65,20 +68,38 @@ async def list_features(
     limit: int,
     cursor: str | None = None,
     hidden: frozenset[str] = frozenset(),
+    cache: ResultCache | None = None,
 ) -> Page:
     """One page of incidents, newest first, and the cursor of the next page if any (without
-    the `hidden` properties)."""
+    the `hidden` properties); from `cache` when nothing changed since it was kept there."""
     after = decode_cursor(cursor) if cursor else None
+    return await kept(
+        cache,
+        ("incidents", caller, where, limit, after, hidden),
+        lambda: _page(engine, caller, where, limit, after, hidden),
+        lambda page: page.size,
+    )
+
+
+async def _page(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    limit: int,
+    after: tuple[datetime, int] | None,
+    hidden: frozenset[str],
+) -> Page:
     async with engine.connect() as conn:
         rows = await store.list_incidents(conn, caller, where, limit=limit + 1, after=after)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id) if more else None
-    if hidden:
-        return Page(
-            [orjson.Fragment(features.redacted(r.feature, hidden)) for r in rows], next_cursor
-        )
-    return Page([orjson.Fragment(r.feature) for r in rows], next_cursor)
+    texts = (
+        [features.redacted(r.feature, hidden) for r in rows]
+        if hidden
+        else [r.feature for r in rows]
+    )
+    return Page([orjson.Fragment(t) for t in texts], next_cursor, sum(map(len, texts)))
 
 
 async def patch_incident(

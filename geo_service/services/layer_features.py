@@ -88,7 +88,7 @@ async def items(
     if layer.table == "incidents":
         hidden = layer.hidden_properties(caller.role)
         return await incidents.list_features(
-            engine, caller, where, limit=limit, cursor=cursor, hidden=hidden
+            engine, caller, where, limit=limit, cursor=cursor, hidden=hidden, cache=cache
         )
     if layer.table is None:
         raise NotServedYet(f"the features of {layer.id!r} are not served yet")

@@ -34,6 +34,11 @@ class Changes:
         self.listening = False
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
 
+    def written(self) -> None:
+        """This process committed a change: what it keeps is stale now, before the change's
+        notice comes back (so that a writer's next read finds its write)."""
+        self.version += 1
+
     def subscribe(self, size: int = 1000) -> asyncio.Queue[dict[str, Any]]:
         """A queue of every notice from now on (a full queue gets one notice of overflow)."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(size)

@@ -247,3 +247,37 @@ async def test_a_listed_incident_is_the_same_document_as_its_single_read(client)
         single = (await client.get(f"{URL}/{incident_id}")).json()
         assert item == single
     assert listed[created["id"]]["properties"]["occurred_at"] == "2026-11-20T00:02:03.120000Z"
+
+
+async def test_a_kept_page_never_hides_a_change(app, client, db, caught_up):
+    """Pages are kept between changes: the writer's own create, patch and delete show in its
+    very next read, with no notice from the database yet (the process lets what it keeps go
+    when it writes), and a change made elsewhere once its notice is in."""
+
+    def refs(body: dict) -> list[str]:
+        return [f["properties"]["external_ref"] for f in body["features"]]
+
+    changes = app.state.changes
+    await changes.stop()  # notices held back: only the process's own writes move it on
+    changes.listening = True
+    await create(client, "KEPT-1", occurred_at="2026-11-01T10:00:00Z")
+    assert refs((await client.get(URL)).json()) == ["KEPT-1"]
+    created = await create(client, "KEPT-2", occurred_at="2026-11-02T10:00:00Z")
+    assert refs((await client.get(URL)).json()) == ["KEPT-2", "KEPT-1"]
+    location = f"{URL}/{created['properties']['id']}"
+    patched = await client.patch(
+        location,
+        json={"properties": {"status": "closed"}},
+        headers={"If-Match": '"1"', "Content-Type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
+    listed = (await client.get(URL)).json()["features"]
+    assert listed[0]["properties"]["status"] == "closed"
+    assert (await client.delete(location, headers={"If-Match": '"2"'})).status_code == 204
+    assert refs((await client.get(URL)).json()) == ["KEPT-1"]
+    await changes.start()
+    async with db.begin() as conn:
+        await conn.execute(text("UPDATE incidents SET narrative = 'changed elsewhere'"))
+    await caught_up()
+    listed = (await client.get(URL)).json()["features"]
+    assert listed[0]["properties"]["narrative"] == "changed elsewhere"

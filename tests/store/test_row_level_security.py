@@ -85,6 +85,20 @@ async def test_a_callers_spatial_filter_searches_the_spatial_index(seeded):
     assert "ix_incidents_geom" in lines and "Seq Scan" not in lines, lines
 
 
+async def test_the_policy_reads_the_agency_once_per_statement(seeded):
+    """The caller's agency is read once per statement (an InitPlan), not once per row that
+    the policy checks (migration 0009)."""
+    with acting_as(Caller("BIH_BP", "analyst")):
+        async with seeded.begin() as conn:
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = await conn.execute(
+                text("EXPLAIN (VERBOSE) SELECT count(*) FROM hex_counts WHERE resolution = 7")
+            )
+            lines = "\n".join(plan.scalars())
+    policy = next(line for line in lines.splitlines() if "Filter:" in line)
+    assert "InitPlan" in lines and "current_setting" not in policy and "$0" in policy, lines
+
+
 async def test_an_agency_writes_only_its_own(seeded):
     with acting_as(Caller("BIH_BP", "officer")):
         # What a partner shared is read, not changed.

@@ -15,6 +15,7 @@ from geo_service.api.deps import (
     Geo,
     OfficerDep,
     ReadEngine,
+    ResultCacheDep,
     SettingsDep,
     TrailDep,
 )
@@ -117,10 +118,13 @@ async def list_incidents(
     engine: ReadEngine,
     caller: AnalystDep,
     where: Filter,
+    cache: ResultCacheDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
     cursor: Annotated[str | None, Query(description="from a `next` link")] = None,
 ) -> Response:
-    page = await service.list_features(engine, caller, where, limit=limit, cursor=cursor)
+    page = await service.list_features(
+        engine, caller, where, limit=limit, cursor=cursor, cache=cache
+    )
     return feature_page(request, page)
 
 
