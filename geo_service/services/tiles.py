@@ -115,9 +115,7 @@ async def _make(
     assert layer.table is not None, "a layer has a table or aggregates one"
     async with engine.connect() as conn:
         if layer.table == "incidents":
-            cluster_at = min(resolution_at_zoom(tile.z) + 1, CLUSTER_RESOLUTION_MAX)
-            clusters = _cells(tile, cluster_at, geo, "z")
-            content, aggregated = await tiles.incident_tile(
+            points = await tiles.incident_points(
                 conn,
                 caller,
                 where,
@@ -125,11 +123,22 @@ async def _make(
                 layer.visible_tile_properties(caller.role),
                 layer.id,
                 max_points=MAX_POINTS_PER_TILE,
+            )
+            if points is not None:
+                return VectorTile(points)
+            cluster_at = min(resolution_at_zoom(tile.z) + 1, CLUSTER_RESOLUTION_MAX)
+            clusters = _cells(tile, cluster_at, geo, "z")
+            content = await tiles.incident_clusters(
+                conn,
+                caller,
+                where,
+                tile,
+                layer.id,
+                resolution=cluster_at,
                 clusters=Within(clusters.cells.tolist(), clusters.box),
-                cluster_resolution=cluster_at,
                 centres=clusters.centres,
             )
-            return VectorTile(content, cluster_at if aggregated else None)
+            return VectorTile(content, cluster_at)
         values = await layer_features.computed_values(engine, caller, geo, settings, layer, cache)
         computed = {name: {key: v[name] for key, v in values.items()} for name in layer.computed}
         content = await tiles.reference_tile(

@@ -100,7 +100,7 @@ def _iso(column: Any) -> Any:
     )
 
 
-async def incident_tile(
+async def incident_points(
     conn: AsyncConnection,
     caller: Caller,
     where: IncidentFilter,
@@ -109,25 +109,37 @@ async def incident_tile(
     layer: str,
     *,
     max_points: int,
-    clusters: Within,
-    cluster_resolution: int,
-    centres: Sequence[bytes],
-) -> tuple[bytes, bool]:
-    """The incidents meeting the tile as points with `columns`; or, when more than
-    `max_points` do, one point per H3 cell of `cluster_resolution` among `clusters` (at the
-    cell's centre, `centres` in the same order, with the count). The flag tells which."""
+) -> bytes | None:
+    """The incidents meeting the tile as points with `columns`, or None when more than
+    `max_points` do (counted first, by their ids alone)."""
     c = incidents.c
     chosen = matching(visible_incidents(caller, c.id), where).where(_touching(c.geom, tile))
     counted = select(func.count()).select_from(chosen.limit(max_points + 1).subquery())
-    if (await conn.execute(counted)).scalar_one() <= max_points:
-        props = [_iso(c[n]) if n in ("occurred_at", "reported_at") else c[n] for n in columns]
-        points = matching(
-            visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)), where
-        ).where(_touching(c.geom, tile))
-        return await _encode(conn, points, layer, "id"), False
+    if (await conn.execute(counted)).scalar_one() > max_points:
+        return None
+    props = [_iso(c[n]) if n in ("occurred_at", "reported_at") else c[n] for n in columns]
+    points = matching(
+        visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)), where
+    ).where(_touching(c.geom, tile))
+    return await _encode(conn, points, layer, "id")
+
+
+async def incident_clusters(
+    conn: AsyncConnection,
+    caller: Caller,
+    where: IncidentFilter,
+    tile: Tile,
+    layer: str,
+    *,
+    resolution: int,
+    clusters: Within,
+    centres: Sequence[bytes],
+) -> bytes:
+    """The incidents meeting the tile as one point per H3 cell of `resolution` among
+    `clusters` (at the cell's centre, `centres` in the same order), with the count."""
     return await _per_cell_tile(
-        conn, caller, where, tile, layer, cluster_resolution, clusters, centres, aggregated=True
-    ), True
+        conn, caller, where, tile, layer, resolution, clusters, centres, aggregated=True
+    )
 
 
 async def _per_cell_tile(
