@@ -4,6 +4,8 @@ Defaults run locally with nothing set: the database is the project-local cluster
 `./dev` starts under `.data/`.
 """
 
+import hashlib
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,6 +64,19 @@ class Settings(BaseSettings):
     # where starting workers costs more than they save (raise it on a large database server).
     db_parallel_workers: int = 0
     log_sql: bool = False
+    # Where the service's processes on one host file the vector tiles they make, for each
+    # other (services.shared_results): "auto", a folder of the system's temporary directory
+    # named after the database; a path; or empty: none.
+    shared_results_dir: str = "auto"
+
+    def shared_results_folder(self) -> Path | None:
+        if not self.shared_results_dir:
+            return None
+        if self.shared_results_dir != "auto":
+            return Path(self.shared_results_dir)
+        named = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"geo-service-shared-{named}"
+
     # Impact levels of border sections: a section's incidents per km per week against the
     # larger of its own weekly rate over the year before and its border's rate now (at
     # least impact_min_rate), raised to medium, high or critical from these ratios.

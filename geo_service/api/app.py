@@ -41,6 +41,7 @@ from geo_service.geo.reference import Geography, load_geography
 from geo_service.services import accounts, alerts, hexes
 from geo_service.services.features import IncidentFeature
 from geo_service.services.result_cache import ResultCache
+from geo_service.services.shared_results import SharedResults
 from geo_service.settings import Settings, get_settings
 from geo_service.store.changes import Changes
 from geo_service.store.db import create_engine
@@ -149,6 +150,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.changes = Changes(settings.database_url, role=settings.db_role)
         await app.state.changes.start()
         app.state.result_cache = ResultCache(app.state.changes)
+        shared = settings.shared_results_folder()
+        app.state.shared_results = (
+            SharedResults(shared, app.state.engine, app.state.changes) if shared else None
+        )
         app.state.verified = accounts.Verified(app.state.changes)
         replica = settings.database_read_url
         app.state.read_routing = ReadRouting(

@@ -19,6 +19,7 @@ from geo_service.services import accounts
 from geo_service.services.audit import Trail
 from geo_service.services.errors import FieldError, Forbidden, Unauthenticated
 from geo_service.services.result_cache import READ_AS_OF, ResultCache
+from geo_service.services.shared_results import SharedResults
 from geo_service.settings import Settings
 from geo_service.store import cql
 from geo_service.store.incidents import IncidentFilter
@@ -66,6 +67,10 @@ async def geography(request: Request) -> Geography:
 
 async def result_cache(request: Request) -> ResultCache:
     return request.app.state.result_cache
+
+
+async def shared_results(request: Request) -> SharedResults | None:
+    return request.app.state.shared_results
 
 
 def _api_key(request: Request) -> str | None:
@@ -146,6 +151,7 @@ AnalystDep = Annotated[Caller, Depends(role_in("analyst", "officer", "admin"))]
 OfficerDep = Annotated[Caller, Depends(role_in("officer"))]
 AdminDep = Annotated[Caller, Depends(role_in("admin"))]
 ResultCacheDep = Annotated[ResultCache, Depends(result_cache)]
+SharedResultsDep = Annotated[SharedResults | None, Depends(shared_results)]
 TrailDep = Annotated[Trail, Depends(trail)]
 
 

@@ -20,6 +20,7 @@ from geo_service.services.errors import FieldError, InvalidInput, NotFound
 from geo_service.services.hexes import RESOLUTIONS
 from geo_service.services.layer_catalog import Layer
 from geo_service.services.result_cache import ResultCache, kept
+from geo_service.services.shared_results import SharedResults, shared_or_made
 from geo_service.settings import Settings
 from geo_service.store import tiles
 from geo_service.store.hexes import Within
@@ -67,18 +68,38 @@ async def vector_tile(
     *,
     resolution: int | None = None,
     cache: ResultCache | None = None,
+    shared: SharedResults | None = None,
     settings: Settings | None = None,
 ) -> VectorTile:
     """The tile of `layer` (incident layers narrowed by `where` and what `caller` sees), from
-    `cache` when nothing changed since it was made there."""
+    `cache` when nothing changed since it was made there, or from what another process of
+    the service filed in `shared` for the same data."""
     if resolution is not None and resolution not in RESOLUTIONS:
         raise InvalidInput(errors=[FieldError("resolution", "must be between 5 and 9")])
+    key = ("tile", layer.id, tile, where, resolution, caller)
     return await kept(
         cache,
-        ("tile", layer.id, tile, where, resolution, caller),
-        lambda: _make(engine, caller, geo, layer, where, tile, resolution, settings, cache=cache),
+        key,
+        lambda: shared_or_made(
+            shared,
+            key,
+            lambda: _make(
+                engine, caller, geo, layer, where, tile, resolution, settings, cache=cache
+            ),
+            _encoded,
+            _decoded,
+        ),
         lambda made: len(made.content),
     )
+
+
+def _encoded(made: VectorTile) -> bytes:
+    """A tile as one byte (the resolution it was aggregated at; 0: none) and its content."""
+    return bytes([made.aggregated_at or 0]) + made.content
+
+
+def _decoded(data: bytes) -> VectorTile:
+    return VectorTile(data[1:], data[0] or None)
 
 
 async def _make(

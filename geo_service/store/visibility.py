@@ -26,10 +26,11 @@ class Caller:
 
     agency: str | None
     role: str = "admin"
-    # Not compared: callers of one agency and role see the same, so results kept for one of
-    # them (caches, the live stream's shared reads) serve them all.
-    user_id: int | None = field(default=None, compare=False)
-    name: str = field(default="service", compare=False)
+    # Not compared (nor in its repr, which names shared results): callers of one agency and
+    # role see the same, so results kept for one of them (caches, the live stream's shared
+    # reads) serve them all.
+    user_id: int | None = field(default=None, compare=False, repr=False)
+    name: str = field(default="service", compare=False, repr=False)
 
 
 SERVICE = Caller(agency=None, role="admin")

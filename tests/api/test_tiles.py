@@ -5,6 +5,7 @@ import asyncio
 from collections import Counter
 
 import h3
+import httpx
 import mapbox_vector_tile
 import numpy as np
 import pytest
@@ -237,3 +238,59 @@ async def test_a_resolution_too_fine_for_the_tile_is_refused_not_drawn(client):
 async def test_an_unknown_collection_has_no_tiles(client):
     response = await client.get(url("nowhere", ZVORNIK_Z9))
     assert response.status_code == 404
+
+
+async def test_a_tile_one_process_made_serves_the_others_until_the_data_change(
+    points, db, settings, tmp_path, monkeypatch
+):
+    """Two processes of one service (two apps here) share the tiles they make through files
+    named after the database snapshot: the second is served the first's tile without making
+    it, and after a change it makes its own (services.shared_results)."""
+    from geo_service.api.app import create_app
+    from tests.conftest import RequestTransport
+    from tests.credentials import bearer
+
+    made: list[object] = []
+    real_make = tile_service._make
+
+    async def counted(*args, **kwargs):
+        made.append(args[0])
+        return await real_make(*args, **kwargs)
+
+    monkeypatch.setattr(tile_service, "_make", counted)
+    shared = settings.model_copy(update={"shared_results_dir": str(tmp_path)})
+    first, second = create_app(shared), create_app(shared)
+
+    async def caught_up(*apps) -> None:
+        queues = [a.state.changes.subscribe() for a in apps]
+        async with db.begin() as conn:
+            await conn.execute(text("SELECT pg_notify('geo_service_changes', 'caught-up')"))
+        for q in queues:
+            while (await asyncio.wait_for(q.get(), 5))["op"] != "caught-up":
+                pass
+
+    path = url("incidents", ZVORNIK_Z9)
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        clients = [
+            httpx.AsyncClient(
+                transport=RequestTransport(app=a), base_url="http://t", headers=bearer()
+            )
+            for a in (first, second)
+        ]
+        # Each process proves the key once (noting its use: a transaction, which moves the
+        # snapshot on), then both read the same, quiet snapshot.
+        for c in clients:
+            assert (await c.get("/api/v1/incidents?limit=1")).status_code == 200
+        await asyncio.sleep(1.2)
+        one = await clients[0].get(path)
+        assert decoded(one) and len(made) == 1
+        two = await clients[1].get(path)
+        assert two.content == one.content and len(made) == 1  # filed by the first, not made
+        async with db.begin() as conn:
+            await conn.execute(text("UPDATE incidents SET persons_involved = persons_involved + 1"))
+        await caught_up(first, second)
+        again = await clients[1].get(path)
+        assert again.status_code == 200 and len(made) == 2  # the data changed: made anew
+        assert again.content != one.content
+        for c in clients:
+            await c.aclose()

@@ -15,6 +15,7 @@ from geo_service.api.deps import (
     ReadEngine,
     ResultCacheDep,
     SettingsDep,
+    SharedResultsDep,
     bad_parameter,
 )
 from geo_service.api.routes.ogc import JSON, filtered_layer, layer_of
@@ -124,6 +125,7 @@ async def tile(
     geo: Geo,
     where: Filter,
     cache: ResultCacheDep,
+    shared: SharedResultsDep,
     z: Annotated[int, Path(description="zoom (tile matrix)")],
     x: Annotated[int, Path(description="column")],
     y: Annotated[int, Path(description="row")],
@@ -145,6 +147,7 @@ async def tile(
         Tile(z, x, y),
         resolution=resolution,
         cache=cache,
+        shared=shared,
         settings=settings,
     )
     headers = {}
