@@ -55,16 +55,19 @@ class SharedResults:
         *,
         refresh_s: float = 1.0,
         max_files: int = 20_000,
+        max_bytes: int = 256 * 2**20,
     ) -> None:
         self._root = directory
         self._engine = engine
         self._changes = changes
         self._refresh_s = refresh_s
+        # What one process files under one snapshot, at most.
         self._max_files = max_files
+        self._max_bytes = max_bytes
         self._snapshot: str | None = None
         self._read_at_version: int | None = None
         self._read_at = 0.0
-        self._filed = 0
+        self._filed = self._filed_bytes = 0
 
     async def snapshot(self) -> str | None:
         """The database snapshot to look results up and file them under, or None: share
@@ -81,7 +84,7 @@ class SharedResults:
         if self._changes.version != version or not self._changes.listening:
             return None  # a change was told while reading: read again next time
         if snapshot != self._snapshot:
-            self._filed = 0
+            self._filed = self._filed_bytes = 0
             self._sweep(snapshot)
         self._snapshot, self._read_at_version, self._read_at = snapshot, version, time.monotonic()
         return snapshot
@@ -101,7 +104,7 @@ class SharedResults:
     def put(self, snapshot: str, key: Hashable, data: bytes) -> None:
         """File `data`, made after `snapshot` was read (best effort: a full or unwritable
         folder only means the next process makes it again)."""
-        if self._filed >= self._max_files:
+        if self._filed >= self._max_files or self._filed_bytes + len(data) > self._max_bytes:
             return
         path = self._path(snapshot, key)
         partial = path.with_name(f"{path.name}.{os.getpid()}.part")
@@ -110,6 +113,7 @@ class SharedResults:
             partial.write_bytes(data)
             os.replace(partial, path)  # readers see all of it or nothing
             self._filed += 1
+            self._filed_bytes += len(data)
         except OSError:
             with contextlib.suppress(OSError):
                 partial.unlink()
