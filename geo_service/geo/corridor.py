@@ -20,3 +20,13 @@ def corridor_cells(geo: Geography, resolution: int) -> np.ndarray:
     """The cells (int64, sorted) whose centre lies in the corridor, at `resolution`
     (H3's own polygon fill: each cell of the plane belongs to at most one polygon fill)."""
     return _cells(shapely.to_wkb(geo.corridor), resolution)
+
+
+def corridor_cell_set(geo: Geography, resolution: int) -> frozenset[int]:
+    """The same cells as a set, to test membership in."""
+    return _cell_set(shapely.to_wkb(geo.corridor), resolution)
+
+
+@lru_cache(maxsize=16)
+def _cell_set(wkb: bytes, resolution: int) -> frozenset[int]:
+    return frozenset(_cells(wkb, resolution).tolist())

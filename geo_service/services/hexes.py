@@ -4,10 +4,9 @@ from functools import lru_cache
 from typing import Any
 
 import h3
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from geo_service.geo.corridor import corridor_cells
+from geo_service.geo.corridor import corridor_cell_set, corridor_cells
 from geo_service.geo.h3cells import cell_hex
 from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError, InvalidInput
@@ -55,8 +54,8 @@ def _feature(cell: str, resolution: int, row: Any | None) -> dict[str, Any]:
             "h3": cell,
             "resolution": resolution,
             "incidents": row.incidents if row else 0,
-            "persons_involved": int(row.persons_involved) if row else 0,
-            "persons_apprehended": int(row.persons_apprehended) if row else 0,
+            "persons_involved": row.persons_involved if row else 0,
+            "persons_apprehended": row.persons_apprehended if row else 0,
             "by_category": row.by_category if row else {},
             "top_nationality": row.top_nationality if row else None,
         },
@@ -117,14 +116,12 @@ async def _hex_page(
         features = [_feature(cell_hex(r.cell), resolution, r) for r in rows[:limit]]
         return Page(features, features[-1]["id"] if more else None)
 
-    study = corridor_cells(geo, resolution)
+    study = corridor_cell_set(geo, resolution)
     # Every cell with incidents, then those of the corridor (a region's worth at most).
     rows = await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
-    in_study = set(study.tolist())
-    by_cell = {r.cell: r for r in rows if r.cell in in_study}
-    cells = study if include_empty else np.array(sorted(by_cell), dtype=np.int64)
+    by_cell = {r.cell: r for r in rows if r.cell in study}
+    cells = sorted(study if include_empty else by_cell)
     if after is not None:
-        cells = cells[cells > after]
-    chosen = cells[:limit]
-    features = [_feature(cell_hex(c), resolution, by_cell.get(int(c))) for c in chosen]
+        cells = [c for c in cells if c > after]
+    features = [_feature(cell_hex(c), resolution, by_cell.get(c)) for c in cells[:limit]]
     return Page(features, features[-1]["id"] if len(cells) > limit else None)

@@ -205,7 +205,7 @@ def _nationality_sources(
     return sources
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellCount:
     cell: int
     incidents: int
@@ -306,22 +306,15 @@ async def per_cell(
     counted, tops = await asyncio.gather(
         _all(engine, counts), _all(engine, _top_nationalities(caller, where, resolution, after))
     )
-    top = {r.cell: r for r in tops}
+    # Rows as plain tuples: a cell's fields by position (a ~1,500-cell page a few ms sooner).
+    top = {cell: (int(apprehended), nationality) for cell, apprehended, nationality in tops}
     chosen = list(where.categories) or list(CATEGORIES)
+    none = (0, None)
     out = []
-    for r in counted:
-        t = top.get(r.cell)
-        by_category = dict(zip(chosen, r[3:], strict=True))
-        out.append(
-            CellCount(
-                cell=r.cell,
-                incidents=r.incidents,
-                persons_involved=r.persons_involved,
-                persons_apprehended=int(t.apprehended) if t else 0,
-                by_category={k: v for k, v in by_category.items() if v},
-                top_nationality=t.nationality if t else None,
-            )
-        )
+    for cell, n, persons, *by_category in counted:
+        apprehended, nationality = top.get(cell, none)
+        categories = {k: n for k, n in zip(chosen, by_category, strict=True) if n}
+        out.append(CellCount(cell, n, persons, apprehended, categories, nationality))
     return out
 
 
