@@ -9,7 +9,7 @@ themselves. Both sources give the same columns, added up per cell.
 
 import asyncio
 import operator
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce
@@ -63,24 +63,47 @@ def _kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
     )
 
 
-def _raw_time(column: Any, r: RawRange) -> ColumnElement[bool]:
+# The times of a window's pieces are named parameters (raw0_start, d1_hi, ...): a statement
+# made for one window serves every window split alike (see `_reused`).
+def _time_values(parts: Split) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for i, r in enumerate(parts.raw):
+        values |= {f"raw{i}_start": r.start, f"raw{i}_end": r.end}
+    for period, ranges in (("m", parts.months), ("d", parts.days)):
+        for i, (lo, hi) in enumerate(ranges):
+            values |= {f"{period}{i}_lo": lo, f"{period}{i}_hi": hi}
+    return values
+
+
+def _time_shape(parts: Split) -> tuple[Any, ...]:
+    """What a statement's text depends on in a split: which times are open, which edges
+    inclusive."""
+    return (
+        tuple((r.start is None, r.end is None, r.end_inclusive) for r in parts.raw),
+        tuple((lo is None, hi is None) for lo, hi in parts.months),
+        tuple((lo is None, hi is None) for lo, hi in parts.days),
+    )
+
+
+def _raw_time(column: Any, r: RawRange, i: int) -> ColumnElement[bool]:
     conditions = []
     if r.start is not None:
-        conditions.append(column >= r.start)
+        conditions.append(column >= bindparam(f"raw{i}_start", r.start))
     if r.end is not None:
-        conditions.append(column <= r.end if r.end_inclusive else column < r.end)
+        end: Any = bindparam(f"raw{i}_end", r.end)
+        conditions.append(column <= end if r.end_inclusive else column < end)
     return and_(*conditions) if conditions else true()
 
 
 def _kept_time(table: Any, period: str, ranges: Sequence[tuple[Any, Any]]) -> list[Any]:
     """One condition per date range of `period` rows."""
     out = []
-    for lo, hi in ranges:
+    for i, (lo, hi) in enumerate(ranges):
         conditions = [table.c.period == period]
         if lo is not None:
-            conditions.append(table.c.start >= lo)
+            conditions.append(table.c.start >= bindparam(f"{period}{i}_lo", lo))
         if hi is not None:
-            conditions.append(table.c.start < hi)
+            conditions.append(table.c.start < bindparam(f"{period}{i}_hi", hi))
         out.append(and_(*conditions))
     return out
 
@@ -130,7 +153,7 @@ def _count_sources(
     cell = c[f"h3_res{resolution}"]
     parts, raw_where = _pieces(where, resolution)
     sources: list[Select[Any]] = []
-    for r in parts.raw:
+    for i, r in enumerate(parts.raw):
         raw = matching(
             visible_incidents(
                 caller,
@@ -142,7 +165,7 @@ def _count_sources(
                 func.sum(c.persons_involved).cast(Integer).label("persons"),
             ),
             raw_where,
-        ).where(_raw_time(c.occurred_at, r))
+        ).where(_raw_time(c.occurred_at, r, i))
         if after is not None:
             raw = raw.where(cell > after)
         if within is not None:
@@ -177,7 +200,7 @@ def _nationality_sources(
     parts, raw_where = _pieces(where, resolution)
     chosen = list(where.categories) or list(CATEGORIES)
     sources: list[Select[Any]] = []
-    for r in parts.raw:
+    for i, r in enumerate(parts.raw):
         raw = (
             matching(
                 visible_incidents(
@@ -189,7 +212,7 @@ def _nationality_sources(
                 raw_where,
             )
             .join(apprehensions, apprehensions.c.incident_id == c.id)
-            .where(_raw_time(c.occurred_at, r))
+            .where(_raw_time(c.occurred_at, r, i))
         )
         if after is not None:
             raw = raw.where(cell > after)
@@ -282,9 +305,37 @@ def _top_nationalities(caller: Caller, where: IncidentFilter, resolution: int, a
     )
 
 
-async def _all(engine: AsyncEngine, stmt: Any) -> Sequence[Any]:
+async def _all(
+    engine: AsyncEngine, stmt: Any, params: dict[str, Any] | None = None
+) -> Sequence[Any]:
     async with engine.connect() as conn:
-        return (await conn.execute(stmt)).all()
+        return (await conn.execute(stmt, params)).all()
+
+
+# Statements made for one window, reused for every window split alike (making one costs a
+# few ms of Python; there are a handful of shapes per caller and filter).
+_REUSED: dict[Hashable, Any] = {}
+_REUSED_MAX = 512
+
+
+def _reused(
+    what: str, where: IncidentFilter, resolution: int, key: tuple[Any, ...], make: Any
+) -> tuple[Any, dict[str, Any]]:
+    """`make()`'s statement for `where`, made once per shape of its window, and the values
+    of this window's times to execute it with."""
+    if not _kept_counts_serve(where, resolution):
+        return make(), {}  # the window's times are inside the filter's own conditions
+    parts = split(where.start, where.end)
+    try:
+        at = (what, replace(where, start=None, end=None), resolution, *key, _time_shape(parts))
+        stmt = _REUSED.get(at)
+    except TypeError:  # a filter given as a list: not a key
+        return make(), {}
+    if stmt is None:
+        if len(_REUSED) >= _REUSED_MAX:
+            _REUSED.clear()
+        stmt = _REUSED[at] = make()
+    return stmt, _time_values(parts)
 
 
 async def per_cell(
@@ -302,9 +353,22 @@ async def per_cell(
     statements run side by side on two connections."""
     if resolution not in H3_RESOLUTIONS:
         raise ValueError(f"resolution {resolution} is not stored")
-    counts = cell_counts(caller, where, resolution, after=after, limit=limit, as_json=False)
+    counts, times = _reused(
+        "counts",
+        where,
+        resolution,
+        (caller, after, limit),
+        lambda: cell_counts(caller, where, resolution, after=after, limit=limit, as_json=False),
+    )
+    tops_stmt, _ = _reused(
+        "tops",
+        where,
+        resolution,
+        (caller, after),
+        lambda: _top_nationalities(caller, where, resolution, after),
+    )
     counted, tops = await asyncio.gather(
-        _all(engine, counts), _all(engine, _top_nationalities(caller, where, resolution, after))
+        _all(engine, counts, times), _all(engine, tops_stmt, times)
     )
     # Rows as plain tuples: a cell's fields by position (a ~1,500-cell page a few ms sooner).
     top = {cell: (int(apprehended), nationality) for cell, apprehended, nationality in tops}

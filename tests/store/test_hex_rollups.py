@@ -161,3 +161,25 @@ async def test_aggregates_through_kept_counts_equal_the_incidents_alone(stored):
         used["days"] += bool(parts.days)
         used["raw"] += bool(parts.raw)
     assert min(used.values()) >= 3  # every source took part in several trials
+
+
+async def test_windows_split_alike_reuse_one_statement_with_their_own_times(stored):
+    """A statement made for one window serves the next window of the same shape with that
+    window's own times (store.hexes reuses statements): each equals the incidents alone."""
+    caller = Caller(agency="BIH_BP", role="analyst")
+    base = datetime(2025, 3, 10, 7, 30, tzinfo=UTC)
+    seen = []
+    for shift in range(0, 400, 40):  # the same shape: partial day, days, months, partial day
+        start = base + timedelta(days=shift)
+        where = IncidentFilter(start=start, end=start + timedelta(days=75, hours=3))
+        kept = await hexes.per_cell(stored, caller, where, 6, limit=100_000)
+        alone = await hexes.per_cell(
+            stored,
+            caller,
+            IncidentFilter(**{**where.__dict__, "bbox": (10, 35, 30, 50)}),
+            6,
+            limit=100_000,
+        )
+        assert kept == alone, shift
+        seen.append(sum(c.incidents for c in kept))
+    assert len(set(seen)) > 3  # the windows held different incidents
