@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     desc,
@@ -31,7 +32,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service import domain
@@ -287,22 +288,14 @@ def _top_nationalities(caller: Caller, where: IncidentFilter, resolution: int, a
         .having(func.sum(grouped.c.persons) > 0)
         .subquery("per_nationality")
     )
-    ranked = select(
-        per_nationality.c.cell,
-        func.sum(per_nationality.c.persons)
-        .over(partition_by=per_nationality.c.cell)
-        .label("apprehended"),
-        per_nationality.c.nationality,
-        func.row_number()
-        .over(
-            partition_by=per_nationality.c.cell,
-            order_by=(desc(per_nationality.c.persons), per_nationality.c.nationality),
-        )
-        .label("rank"),
-    ).subquery("ranked")
-    return select(ranked.c.cell, ranked.c.apprehended, ranked.c.nationality).where(
-        ranked.c.rank == 1
-    )
+    # Per cell: all persons apprehended, and the nationality of most (ties to the first code).
+    n = per_nationality.c
+    ordered = aggregate_order_by(n.nationality, desc(n.persons), n.nationality)
+    return select(
+        n.cell,
+        func.sum(n.persons).label("apprehended"),
+        func.array_agg(ordered, type_=ARRAY(String))[1].label("nationality"),
+    ).group_by(n.cell)
 
 
 async def _all(

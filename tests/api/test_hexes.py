@@ -140,3 +140,35 @@ async def test_kept_hexagons_are_renewed_when_the_incidents_change(client, point
             break
         await asyncio.sleep(0.05)
     assert sum(p["incidents"] for p in after.values()) == len(points) - gone
+
+
+async def test_persons_apprehended_and_the_top_nationality_ties_to_the_first_code(client):
+    """Apprehended persons add up over a cell's incidents; the top nationality is the one of
+    most persons, a tie going to the first code (AFG 4 = MAR 4 > SYR 3), through the counts
+    kept per day and month (resolution 7, a window) and from the incidents alone (9)."""
+    groups = [
+        [("AFG", 3), ("SYR", 2)],
+        [("SYR", 1), ("MAR", 4)],
+        [("AFG", 1)],
+    ]
+    for i, group in enumerate(groups):
+        body = feature(
+            f"NAT-{i}",
+            coordinates=[19.10, 44.39],
+            occurred_at=f"2026-10-{10 + i * 9:02d}T12:00:00Z",
+            apprehensions=[
+                {"nationality": n, "persons": p, "minors": 0, "women": 0} for n, p in group
+            ],
+        )
+        assert (await client.post("/api/v1/incidents", json=body)).status_code == 201
+    for resolution in (7, 9):
+        cell = h3.latlng_to_cell(44.39, 19.10, resolution)
+        window = "datetime=2026-10-09T06:00:00Z/2026-11-02T18:00:00Z"
+        props = (await hex_counts(client, f"resolution={resolution}&{window}"))[cell]
+        assert props["incidents"] == 3 and props["persons_apprehended"] == 11, props
+        assert props["top_nationality"] == "AFG", props
+    only_two = "datetime=2026-10-09T06:00:00Z/2026-10-20T00:00:00Z"
+    props = (await hex_counts(client, f"resolution=7&{only_two}"))[
+        h3.latlng_to_cell(44.39, 19.10, 7)
+    ]
+    assert props["persons_apprehended"] == 10 and props["top_nationality"] == "MAR", props
