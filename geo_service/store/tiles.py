@@ -1,7 +1,9 @@
 """Mapbox Vector Tiles made by PostGIS (ST_AsMVT): reference tables, incident points (or,
 where a tile would hold too many, their counts per H3 cell), and incidents per hexagon."""
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -29,11 +31,27 @@ EXTENT = 4096
 BUFFER = 64
 
 
-def _envelope(tile: Tile) -> Any:
+@dataclass(frozen=True)
+class _AnyTile:
+    """A tile whose z, x, y are parameters of the statement (`_tile_params`)."""
+
+    z: Any
+    x: Any
+    y: Any
+
+
+ANY_TILE = _AnyTile(*(bindparam(f"tile_{a}", type_=Integer) for a in "zxy"))
+
+
+def _tile_params(tile: Tile) -> dict[str, int]:
+    return {"tile_z": tile.z, "tile_x": tile.x, "tile_y": tile.y}
+
+
+def _envelope(tile: Tile | _AnyTile) -> Any:
     return func.ST_TileEnvelope(tile.z, tile.x, tile.y)
 
 
-def _touching(geom: Any, tile: Tile) -> Any:
+def _touching(geom: Any, tile: Tile | _AnyTile) -> Any:
     """`geom` (WGS84) meets the tile, with the rendering buffer around it."""
     margin = func.ST_TileEnvelope(
         tile.z,
@@ -47,21 +65,27 @@ def _touching(geom: Any, tile: Tile) -> Any:
     return geom.op("&&")(func.ST_Transform(margin, 4326))
 
 
-def _tile_geom(geom: Any, tile: Tile) -> Any:
+def _tile_geom(geom: Any, tile: Tile | _AnyTile) -> Any:
     return func.ST_AsMVTGeom(
         func.ST_Transform(geom, 3857), _envelope(tile), EXTENT, BUFFER, True
     ).label("geom")
 
 
-async def _encode(
-    conn: AsyncConnection, rows: Select[Any], layer: str, id_column: str | None = None
-) -> bytes:
+def _mvt(rows: Select[Any], layer: str, id_column: str | None = None) -> Select[Any]:
     t = rows.subquery("t")
     args: list[Any] = [literal_column("t"), literal(layer), EXTENT, literal("geom")]
     if id_column is not None:
         args.append(literal(id_column))
-    stmt = select(func.ST_AsMVT(*args)).select_from(t).where(t.c.geom.is_not(None))
-    tile = (await conn.execute(stmt)).scalar_one()
+    return select(func.ST_AsMVT(*args)).select_from(t).where(t.c.geom.is_not(None))
+
+
+async def _encode(
+    conn: AsyncConnection,
+    rows: Select[Any],
+    layer: str,
+    id_column: str | None = None,
+) -> bytes:
+    tile = (await conn.execute(_mvt(rows, layer, id_column))).scalar_one()
     return bytes(tile or b"")
 
 
@@ -112,16 +136,42 @@ async def incident_points(
 ) -> bytes | None:
     """The incidents meeting the tile as points with `columns`, or None when more than
     `max_points` do (counted first, by their ids alone)."""
+    counted, drawn = _point_statements(caller, where, tuple(columns), layer, max_points)
+    at = _tile_params(tile)
+    if (await conn.execute(counted, at)).scalar_one() > max_points:
+        return None
+    return bytes((await conn.execute(drawn, at)).scalar_one() or b"")
+
+
+# The statements of point tiles, made once per caller, filter and layer and reused for every
+# tile (its z, x, y as parameters): a wall map asks for dozens of tiles of one filter.
+_POINT_STATEMENTS: dict[Hashable, tuple[Select[Any], Select[Any]]] = {}
+
+
+def _point_statements(
+    caller: Caller, where: IncidentFilter, columns: tuple[str, ...], layer: str, max_points: int
+) -> tuple[Select[Any], Select[Any]]:
+    key = (caller, where, columns, layer, max_points)
+    try:
+        held = _POINT_STATEMENTS.get(key)
+    except TypeError:  # a filter given as a list: not a key
+        held = None
+    if held is not None:
+        return held
     c = incidents.c
+    tile = ANY_TILE
     chosen = matching(visible_incidents(caller, c.id), where).where(_touching(c.geom, tile))
     counted = select(func.count()).select_from(chosen.limit(max_points + 1).subquery())
-    if (await conn.execute(counted)).scalar_one() > max_points:
-        return None
     props = [_iso(c[n]) if n in ("occurred_at", "reported_at") else c[n] for n in columns]
     points = matching(
         visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)), where
     ).where(_touching(c.geom, tile))
-    return await _encode(conn, points, layer, "id")
+    made = (counted, _mvt(points, layer, "id"))
+    with contextlib.suppress(TypeError):
+        if len(_POINT_STATEMENTS) >= 256:
+            _POINT_STATEMENTS.clear()
+        _POINT_STATEMENTS[key] = made
+    return made
 
 
 async def incident_clusters(

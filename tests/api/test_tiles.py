@@ -58,12 +58,17 @@ async def incident_refs(client, ids) -> set[str]:
     return refs
 
 
-async def test_an_incident_tile_holds_the_points_in_it(client, points):
+@pytest.mark.parametrize("tile", [ZVORNIK_Z9, Tile(9, 283, 186), Tile(9, 283, 184)])
+async def test_an_incident_tile_holds_the_points_in_it(client, points, tile):
+    # Three neighbours in one test: the statement of point tiles is made once and reused
+    # with each tile's own z, x, y.
+    for other in (ZVORNIK_Z9, tile):
+        features = decoded(await client.get(url("incidents", other)))
+        held = await incident_refs(client, [f["id"] for f in features])
+        surely_in = set(inside(points, other, margin=-0.001)["external_ref"])
+        at_most = set(inside(points, other, margin=64 / 4096 + 0.001)["external_ref"])
+        assert surely_in and surely_in <= held <= at_most, other
     features = decoded(await client.get(url("incidents", ZVORNIK_Z9)))
-    held = await incident_refs(client, [f["id"] for f in features])
-    surely_in = set(inside(points, ZVORNIK_Z9, margin=-0.001)["external_ref"])
-    at_most = set(inside(points, ZVORNIK_Z9, margin=64 / 4096 + 0.001)["external_ref"])
-    assert surely_in and surely_in <= held <= at_most
     props = features[0]["properties"]
     assert {"category", "occurred_at", "agency"} <= set(props) and "narrative" not in props
     assert props["occurred_at"].endswith("Z")
