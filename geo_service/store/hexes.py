@@ -308,7 +308,7 @@ async def _all(
 # Statements made for one window, reused for every window split alike (making one costs a
 # few ms of Python; there are a handful of shapes per caller and filter).
 _REUSED: dict[Hashable, Any] = {}
-_REUSED_MAX = 512
+_REUSED_MAX = 128
 
 
 def _reused(
