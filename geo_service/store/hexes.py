@@ -9,7 +9,7 @@ themselves. Both sources give the same columns, added up per cell.
 
 import asyncio
 import operator
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce
@@ -45,6 +45,7 @@ from geo_service.store.models import (
     hex_nationalities,
     incidents,
 )
+from geo_service.store.reused import Reused
 from geo_service.store.visibility import Caller, shared_with, visible_incidents
 from geo_service.store.windows import RawRange, Split, split
 
@@ -305,10 +306,9 @@ async def _all(
         return (await conn.execute(stmt, params)).all()
 
 
-# Statements made for one window, reused for every window split alike (making one costs a
-# few ms of Python; there are a handful of shapes per caller and filter).
-_REUSED: dict[Hashable, Any] = {}
-_REUSED_MAX = 128
+# Statements made for one window, reused for every window split alike (there are a handful
+# of shapes per caller and filter).
+_REUSED: Reused[Any] = Reused(128)
 
 
 def _reused(
@@ -319,16 +319,8 @@ def _reused(
     if not _kept_counts_serve(where, resolution):
         return make(), {}  # the window's times are inside the filter's own conditions
     parts = split(where.start, where.end)
-    try:
-        at = (what, replace(where, start=None, end=None), resolution, *key, _time_shape(parts))
-        stmt = _REUSED.get(at)
-    except TypeError:  # a filter given as a list: not a key
-        return make(), {}
-    if stmt is None:
-        if len(_REUSED) >= _REUSED_MAX:
-            _REUSED.clear()
-        stmt = _REUSED[at] = make()
-    return stmt, _time_values(parts)
+    at = (what, replace(where, start=None, end=None), resolution, *key, _time_shape(parts))
+    return _REUSED.get(at, make), _time_values(parts)
 
 
 async def per_cell(

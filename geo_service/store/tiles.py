@@ -1,8 +1,7 @@
 """Mapbox Vector Tiles made by PostGIS (ST_AsMVT): reference tables, incident points (or,
 where a tile would hold too many, their counts per H3 cell), and incidents per hexagon."""
 
-import contextlib
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +24,7 @@ from geo_service.geo.tiles import Tile
 from geo_service.store.hexes import Within, cell_counts
 from geo_service.store.incidents import IncidentFilter, matching
 from geo_service.store.models import incidents, metadata
+from geo_service.store.reused import Reused
 from geo_service.store.visibility import Caller, visible_incidents
 
 EXTENT = 4096
@@ -145,33 +145,24 @@ async def incident_points(
 
 # The statements of point tiles, made once per caller, filter and layer and reused for every
 # tile (its z, x, y as parameters): a wall map asks for dozens of tiles of one filter.
-_POINT_STATEMENTS: dict[Hashable, tuple[Select[Any], Select[Any]]] = {}
+_POINT_STATEMENTS: Reused[tuple[Select[Any], Select[Any]]] = Reused(256)
 
 
 def _point_statements(
     caller: Caller, where: IncidentFilter, columns: tuple[str, ...], layer: str, max_points: int
 ) -> tuple[Select[Any], Select[Any]]:
-    key = (caller, where, columns, layer, max_points)
-    try:
-        held = _POINT_STATEMENTS.get(key)
-    except TypeError:  # a filter given as a list: not a key
-        held = None
-    if held is not None:
-        return held
-    c = incidents.c
-    tile = ANY_TILE
-    chosen = matching(visible_incidents(caller, c.id), where).where(_touching(c.geom, tile))
-    counted = select(func.count()).select_from(chosen.limit(max_points + 1).subquery())
-    props = [_iso(c[n]) if n in ("occurred_at", "reported_at") else c[n] for n in columns]
-    points = matching(
-        visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)), where
-    ).where(_touching(c.geom, tile))
-    made = (counted, _mvt(points, layer, "id"))
-    with contextlib.suppress(TypeError):
-        if len(_POINT_STATEMENTS) >= 256:
-            _POINT_STATEMENTS.clear()
-        _POINT_STATEMENTS[key] = made
-    return made
+    def make() -> tuple[Select[Any], Select[Any]]:
+        c = incidents.c
+        tile = ANY_TILE
+        chosen = matching(visible_incidents(caller, c.id), where).where(_touching(c.geom, tile))
+        counted = select(func.count()).select_from(chosen.limit(max_points + 1).subquery())
+        props = [_iso(c[n]) if n in ("occurred_at", "reported_at") else c[n] for n in columns]
+        points = matching(
+            visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)), where
+        ).where(_touching(c.geom, tile))
+        return counted, _mvt(points, layer, "id")
+
+    return _POINT_STATEMENTS.get((caller, where, columns, layer, max_points), make)
 
 
 async def incident_clusters(
