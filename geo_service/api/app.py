@@ -129,6 +129,12 @@ async def _refuse_demo_credentials(engine: Any, settings: Settings) -> None:
             )
 
 
+def _made_by(settings: Settings) -> str:
+    """How this service makes its results: its version, its layers and its settings."""
+    layers = [p.read_text() for p in sorted(settings.layers_dir.glob("*.toml"))]
+    return "\n".join([__version__, settings.model_dump_json(), *layers])
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -151,9 +157,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.changes.start()
         app.state.result_cache = ResultCache(app.state.changes)
         shared = settings.shared_results_folder()
-        app.state.shared_results = (
-            SharedResults(shared, app.state.engine, app.state.changes) if shared else None
-        )
+        app.state.shared_results = None
+        if shared is not None:
+            app.state.shared_results = SharedResults(
+                shared, app.state.engine, app.state.changes, made_by=_made_by(settings)
+            )
+            app.state.shared_results.start_afresh()
         app.state.verified = accounts.Verified(app.state.changes)
         replica = settings.database_read_url
         app.state.read_routing = ReadRouting(

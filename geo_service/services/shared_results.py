@@ -53,11 +53,14 @@ class SharedResults:
         engine: AsyncEngine,
         changes: ChangeCounter,
         *,
+        made_by: str = "",
         refresh_s: float = 1.0,
         max_files: int = 20_000,
         max_bytes: int = 256 * 2**20,
     ) -> None:
-        self._root = directory
+        # Services that make their results differently (another version, other layers or
+        # settings) file them apart: `made_by` names how this one makes them.
+        self._root = directory / _digest(made_by, 16)
         self._engine = engine
         self._changes = changes
         self._refresh_s = refresh_s
@@ -68,6 +71,11 @@ class SharedResults:
         self._read_at_version: int | None = None
         self._read_at = 0.0
         self._filed = self._filed_bytes = 0
+
+    def start_afresh(self) -> None:
+        """Forget what was filed before this process started: the service may have been
+        restarted with other code or settings while the database stayed as it was."""
+        shutil.rmtree(self._root, ignore_errors=True)
 
     async def snapshot(self) -> str | None:
         """The database snapshot to look results up and file them under, or None: share

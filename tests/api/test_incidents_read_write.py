@@ -1,5 +1,7 @@
 """GET one and many, PATCH with If-Match, DELETE as a soft delete."""
 
+import asyncio
+
 import httpx
 from sqlalchemy import text
 
@@ -275,7 +277,12 @@ async def test_a_kept_page_never_hides_a_change(app, client, db, caught_up):
     assert listed[0]["properties"]["status"] == "closed"
     assert (await client.delete(location, headers={"If-Match": '"2"'})).status_code == 204
     assert refs((await client.get(URL)).json()) == ["KEPT-1"]
+    changes.listening = False  # as it truly is, so that start() waits for its LISTEN
     await changes.start()
+    for _ in range(200):
+        if changes.listening:
+            break
+        await asyncio.sleep(0.05)
     async with db.begin() as conn:
         await conn.execute(text("UPDATE incidents SET narrative = 'changed elsewhere'"))
     await caught_up()

@@ -61,3 +61,16 @@ async def test_a_process_files_within_its_bounds(db, tmp_path) -> None:
     shared.put(snapshot, "c", b"1")
     shared.put(snapshot, "d", b"1")  # past the files
     assert [shared.get(snapshot, k) for k in "abcd"] == [b"12345", None, b"1", None]
+
+
+async def test_services_that_make_results_differently_do_not_share(db, tmp_path) -> None:
+    log: list[str] = []
+    enc, dec = str.encode, bytes.decode
+    before = SharedResults(tmp_path, db, Counter(), made_by="layers as they were")
+    assert await shared_or_made(before, "k", made_by(log, "old"), enc, dec) == "old"
+    after = SharedResults(tmp_path, db, Counter(), made_by="layers as they are")
+    assert await shared_or_made(after, "k", made_by(log, "new"), enc, dec) == "new"
+    again = SharedResults(tmp_path, db, Counter(), made_by="layers as they were")
+    again.start_afresh()  # a restart of the service forgets what it filed before
+    assert await shared_or_made(again, "k", made_by(log, "anew"), enc, dec) == "anew"
+    assert log == ["old", "new", "anew"]
