@@ -21,12 +21,12 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from geo_service.services.result_cache import READ_AS_OF
+from geo_service.services.result_cache import READ_AS_OF, ChangeCounter
 
 T = TypeVar("T")
 
@@ -35,11 +35,6 @@ STALE_AFTER_S = 120.0
 # What the data seen is: the snapshot, on this run of the server (transaction numbers start
 # again on a new cluster, and a restored one takes up numbers it had used before).
 SNAPSHOT = "SELECT pg_postmaster_start_time()::text || ' ' || pg_current_snapshot()::text"
-
-
-class ChangeCounter(Protocol):
-    version: int
-    listening: bool
 
 
 def _digest(value: str, length: int) -> str:
@@ -149,8 +144,7 @@ async def shared_or_made(
 ) -> T:
     """What another process filed under the current snapshot for `key`, else `make()`'s
     result, filed for the others."""
-    snapshot = await shared.snapshot() if shared is not None else None
-    if shared is None or snapshot is None:
+    if shared is None or (snapshot := await shared.snapshot()) is None:
         return await make()
     held = shared.get(snapshot, key)
     if held is not None:

@@ -360,10 +360,10 @@ async def per_cell(
     chosen = list(where.categories) or list(CATEGORIES)
     none = (0, None)
     out = []
-    for cell, n, persons, *by_category in counted:
+    for cell, total, persons, *by_category in counted:
         apprehended, nationality = top.get(cell, none)
         categories = {k: n for k, n in zip(chosen, by_category, strict=True) if n}
-        out.append(CellCount(cell, n, persons, apprehended, categories, nationality))
+        out.append(CellCount(cell, total, persons, apprehended, categories, nationality))
     return out
 
 
