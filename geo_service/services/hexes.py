@@ -1,5 +1,6 @@
 """The incident-hexes layer: incidents per H3 hexagon, as GeoJSON polygons."""
 
+import asyncio
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from geo_service.services.result_cache import ResultCache, kept
 from geo_service.store import hexes
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
+from geo_service.store.windows import split
 
 RESOLUTIONS = range(5, 10)
 MAX_CELLS = 5_000_000
@@ -43,6 +45,33 @@ def prepare(geo: Geography, resolutions: tuple[int, ...] = (5, 6, 7)) -> None:
     for resolution in resolutions:
         for cell in corridor_cells(geo, resolution):
             hexagon(cell_hex(cell))
+
+
+async def _every_cell(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    cache: ResultCache | None,
+) -> list[hexes.CellCount]:
+    """Every cell with incidents. The sums over the window's whole days and months are kept in
+    `cache` between changes apart from those over its edges: a window moved on by minutes (a
+    wall map's "last 30 days") reads only its partial days again."""
+    parts = split(where.start, where.end)
+    if cache is None or not hexes.kept_counts_serve(where, resolution) or not parts.raw:
+        return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
+    if not parts.months and not parts.days:
+        return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
+    whole, edges = await asyncio.gather(
+        kept(
+            cache,
+            ("hexes-whole", caller, resolution, *hexes.whole_of(where)),
+            lambda: hexes.tally(engine, caller, where, resolution, "whole"),
+            lambda made: made.size,
+        ),
+        hexes.tally(engine, caller, where, resolution, "edges"),
+    )
+    return whole.cells(list(where.categories) or list(hexes.CATEGORIES), plus=edges)
 
 
 def _feature(cell: str, resolution: int, row: Any | None) -> dict[str, Any]:
@@ -83,7 +112,7 @@ async def hex_page(
         cache,
         key,
         lambda: _hex_page(
-            engine, caller, geo, where, resolution, limit, cursor, corridor, include_empty
+            engine, caller, geo, where, resolution, limit, cursor, corridor, include_empty, cache
         ),
         lambda page: 600 * len(page.features),  # about the size of one hexagon feature
     )
@@ -99,6 +128,7 @@ async def _hex_page(
     cursor: str | None,
     corridor: bool,
     include_empty: bool,
+    cache: ResultCache | None = None,
 ) -> Page:
     resolution = DEFAULT_RESOLUTION if resolution is None else resolution
     if resolution not in RESOLUTIONS:
@@ -118,7 +148,7 @@ async def _hex_page(
 
     study = corridor_cell_set(geo, resolution)
     # Every cell with incidents, then those of the corridor (a region's worth at most).
-    rows = await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
+    rows = await _every_cell(engine, caller, where, resolution, cache)
     by_cell = {r.cell: r for r in rows if r.cell in study}
     cells = sorted(study if include_empty else by_cell)
     if after is not None:

@@ -10,10 +10,10 @@ themselves. Both sources give the same columns, added up per cell.
 import asyncio
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import reduce
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -110,10 +110,23 @@ def _kept_time(table: Any, period: str, ranges: Sequence[tuple[Any, Any]]) -> li
     return out
 
 
-def _pieces(where: IncidentFilter, resolution: int) -> tuple[Split, IncidentFilter]:
-    """The window's split, and the filter the raw pieces take (their time set apart)."""
+# Which pieces of a window a statement reads: all, only its whole days and months (from the
+# kept counts), or only the rest (its partial days, from the incidents).
+Part = Literal["all", "whole", "edges"]
+
+
+def _pieces(
+    where: IncidentFilter, resolution: int, part: Part = "all"
+) -> tuple[Split, IncidentFilter]:
+    """The window's split (or `part` of it), and the filter the raw pieces take (their time
+    set apart)."""
     if _kept_counts_serve(where, resolution):
-        return split(where.start, where.end), replace(where, start=None, end=None)
+        parts = split(where.start, where.end)
+        if part == "whole":
+            parts = Split(months=parts.months, days=parts.days)
+        elif part == "edges":
+            parts = Split(raw=parts.raw)
+        return parts, replace(where, start=None, end=None)
     return Split(raw=[RawRange(None, None, True)]), where
 
 
@@ -150,10 +163,11 @@ def _count_sources(
     resolution: int,
     after: int | None,
     within: Within | None = None,
+    part: Part = "all",
 ) -> list[Select[Any]]:
     c = incidents.c
     cell = c[f"h3_res{resolution}"]
-    parts, raw_where = _pieces(where, resolution)
+    parts, raw_where = _pieces(where, resolution, part)
     sources: list[Select[Any]] = []
     for i, r in enumerate(parts.raw):
         raw = matching(
@@ -195,11 +209,13 @@ def _count_sources(
 
 
 def _nationality_sources(
-    caller: Caller, where: IncidentFilter, resolution: int, after: int | None
+    caller: Caller, where: IncidentFilter, resolution: int, after: int | None, part: Part
 ) -> list[Select[Any]]:
+    """Rows of `cell`, `nationality` and `persons` (apprehended), not yet added up: one
+    grouping over all of them is cheaper than one per source and one over their union."""
     c = incidents.c
     cell = c[f"h3_res{resolution}"]
-    parts, raw_where = _pieces(where, resolution)
+    parts, raw_where = _pieces(where, resolution, part)
     chosen = list(where.categories) or list(CATEGORIES)
     sources: list[Select[Any]] = []
     for i, r in enumerate(parts.raw):
@@ -209,7 +225,7 @@ def _nationality_sources(
                     caller,
                     cell.label("cell"),
                     apprehensions.c.nationality,
-                    func.sum(apprehensions.c.persons).label("persons"),
+                    apprehensions.c.persons.label("persons"),
                 ),
                 raw_where,
             )
@@ -218,15 +234,15 @@ def _nationality_sources(
         )
         if after is not None:
             raw = raw.where(cell > after)
-        sources.append(raw.group_by(cell, apprehensions.c.nationality))
+        sources.append(raw)
     kept = _kept(hex_nationalities, caller, where, resolution, parts)
     if kept is not None:
         h = hex_nationalities.c
         persons = reduce(operator.add, (h[f"a_{k}"] for k in chosen))
-        rows = select(h.cell, h.nationality, func.sum(persons).label("persons")).where(kept)
+        rows = select(h.cell, h.nationality, persons.label("persons")).where(kept)
         if after is not None:
             rows = rows.where(h.cell > after)
-        sources.append(rows.group_by(h.cell, h.nationality))
+        sources.append(rows)
     return sources
 
 
@@ -249,13 +265,14 @@ def cell_counts(
     limit: int | None = None,
     within: Within | None = None,
     as_json: bool = True,
+    part: Part = "all",
 ) -> Select[Any]:
     """Per cell with incidents, in cell order: `cell`, `incidents`, `persons_involved` and
     `by_category` (a JSON object of the non-zero counts); or, not `as_json`, the count of each
     chosen category as a column of its own (`n_<category>`: cheaper to read than to build
     JSON of)."""
     chosen = list(where.categories) or list(CATEGORIES)
-    sources = _count_sources(caller, where, resolution, after, within)
+    sources = _count_sources(caller, where, resolution, after, within, part)
     counted = union_all(*sources).subquery("counted")
     n = {k: func.sum(counted.c[f"n_{k}"]) for k in chosen}
     total = reduce(operator.add, n.values())
@@ -281,14 +298,22 @@ def cell_counts(
     )
 
 
-def _top_nationalities(caller: Caller, where: IncidentFilter, resolution: int, after: int | None):
-    grouped = union_all(*_nationality_sources(caller, where, resolution, after)).subquery("g")
-    per_nationality = (
-        select(grouped.c.cell, grouped.c.nationality, func.sum(grouped.c.persons).label("persons"))
+def _per_nationality(
+    caller: Caller, where: IncidentFilter, resolution: int, after: int | None, part: Part = "all"
+) -> Select[Any]:
+    """Per cell and nationality: `cell`, `nationality`, `persons` apprehended (when any)."""
+    grouped = union_all(*_nationality_sources(caller, where, resolution, after, part)).subquery("g")
+    # Integer sums (a sum of bigints is a numeric, much slower to add up).
+    persons = func.sum(grouped.c.persons).cast(Integer)
+    return (
+        select(grouped.c.cell, grouped.c.nationality, persons.label("persons"))
         .group_by(grouped.c.cell, grouped.c.nationality)
-        .having(func.sum(grouped.c.persons) > 0)
-        .subquery("per_nationality")
+        .having(persons > 0)
     )
+
+
+def _top_nationalities(caller: Caller, where: IncidentFilter, resolution: int, after: int | None):
+    per_nationality = _per_nationality(caller, where, resolution, after).subquery("per_nationality")
     # Per cell: all persons apprehended, and the nationality of most (ties to the first code).
     n = per_nationality.c
     ordered = aggregate_order_by(n.nationality, desc(n.persons), n.nationality)
@@ -365,6 +390,114 @@ async def per_cell(
         categories = {k: n for k, n in zip(chosen, by_category, strict=True) if n}
         out.append(CellCount(cell, total, persons, apprehended, categories, nationality))
     return out
+
+
+def kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
+    """Whether the whole days and months of `where`'s window come from the kept counts (and
+    `tally` can read them apart from its edges)."""
+    return _kept_counts_serve(where, resolution)
+
+
+def whole_of(where: IncidentFilter) -> tuple[Any, ...]:
+    """What the whole days and months of `where`'s window are read with: its filter but the
+    time, and those days and months."""
+    parts = split(where.start, where.end)
+    return (replace(where, start=None, end=None), tuple(parts.months), tuple(parts.days))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Sums per cell over one piece of a window, to be added to another piece's: per cell the
+    count of each chosen category and the persons involved (last); per cell and nationality
+    the persons apprehended. Shared once made (kept between requests): not to be modified."""
+
+    counts: dict[int, tuple[int, ...]]
+    apprehended: dict[int, dict[str, int]]
+    # Its cells as `per_cell` gives them, worked out once (per list of categories).
+    _cells: dict[tuple[str, ...], dict[int, "CellCount"]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @property
+    def size(self) -> int:
+        """About its size in memory, in bytes."""
+        return 400 * len(self.counts) + 120 * sum(map(len, self.apprehended.values()))
+
+    def _cell(
+        self, cell: int, row: tuple[int, ...], by: dict[str, int] | None, chosen: Sequence[str]
+    ) -> "CellCount | None":
+        *by_category, persons = row
+        total = sum(by_category)
+        if not total:
+            return None
+        apprehended, top = 0, None
+        if by:
+            apprehended = sum(by.values())
+            # Most persons apprehended; ties to the first code.
+            top = min(by, key=lambda k: (-by[k], k)) if len(by) > 1 else next(iter(by))
+        categories = {k: n for k, n in zip(chosen, by_category, strict=True) if n}
+        return CellCount(cell, total, persons, apprehended, categories, top)
+
+    def cells(self, chosen: Sequence[str], plus: "Tally | None" = None) -> list["CellCount"]:
+        """Per cell with incidents, in cell order, as `per_cell` gives them (`chosen`: the
+        categories, in the order of the counts), with the sums of `plus` added: only the
+        cells `plus` holds are worked out again."""
+        key = tuple(chosen)
+        mine = self._cells.get(key)
+        if mine is None:
+            mine = {}
+            for cell in sorted(self.counts):
+                counted = self._cell(cell, self.counts[cell], self.apprehended.get(cell), chosen)
+                if counted is not None:
+                    mine[cell] = counted
+            self._cells[key] = mine
+        if plus is None or not plus.counts:
+            return list(mine.values())
+        out = dict(mine)
+        for cell, row in plus.counts.items():
+            held = self.counts.get(cell)
+            by = self.apprehended.get(cell)
+            more = plus.apprehended.get(cell)
+            if more:
+                by = dict(by or {})
+                for nationality, persons in more.items():
+                    by[nationality] = by.get(nationality, 0) + persons
+            total_row = row if held is None else tuple(map(operator.add, held, row))
+            counted = self._cell(cell, total_row, by, chosen)
+            if counted is not None:
+                out[cell] = counted
+        return [out[cell] for cell in sorted(out)]
+
+
+async def tally(
+    engine: AsyncEngine, caller: Caller, where: IncidentFilter, resolution: int, part: Part
+) -> Tally:
+    """The sums per cell of `part` of `where`'s window (its whole days and months, from the
+    kept counts, or its edges, from the incidents): two statements side by side."""
+    counts, times = _reused(
+        f"tally-counts-{part}",
+        where,
+        resolution,
+        (caller,),
+        lambda: cell_counts(caller, where, resolution, as_json=False, part=part),
+    )
+    nationalities, _ = _reused(
+        f"tally-nationalities-{part}",
+        where,
+        resolution,
+        (caller,),
+        lambda: _per_nationality(caller, where, resolution, None, part),
+    )
+    counted, per_nationality = await asyncio.gather(
+        _all(engine, counts, times), _all(engine, nationalities, times)
+    )
+    apprehended: dict[int, dict[str, int]] = {}
+    for cell, nationality, persons in per_nationality:
+        apprehended.setdefault(cell, {})[nationality] = persons
+    return Tally(
+        {cell: (*by_category, persons) for cell, _, persons, *by_category in counted},
+        apprehended,
+    )
 
 
 STEPS = {"daily": "1 day", "weekly": "7 days", "monthly": "1 month"}

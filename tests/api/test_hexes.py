@@ -5,9 +5,11 @@ import asyncio
 from collections import Counter
 
 import h3
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from geo_service.geo.h3cells import cell_hex
 from geo_service.services import bulk_import, synthetic
 from geo_service.services.readers import Table
 from geo_service.store.visibility import SERVICE
@@ -142,6 +144,74 @@ async def test_kept_hexagons_are_renewed_when_the_incidents_change(client, point
     assert sum(p["incidents"] for p in after.values()) == len(points) - gone
 
 
+async def test_corridor_hexagons_of_a_moving_window_match_a_recount(client, points, geography, app):
+    """A window moved on by hours (its whole days read once, then kept; only its edges read
+    again) counts as a recount of the points does, filtered or not, and after a change inside
+    its whole days."""
+    from geo_service.geo.corridor import corridor_cell_set
+
+    study = {cell_hex(c) for c in corridor_cell_set(geography, 7)}
+    times = pd.to_datetime(points["occurred_at"], utc=True)
+    middle = times.sort_values().iloc[len(points) // 2]
+
+    def recount(frame, start, end, category=None):
+        at = pd.to_datetime(frame["occurred_at"], utc=True)
+        chosen = frame[(at >= start) & (at <= end)]
+        if category:
+            chosen = chosen[chosen["category"] == category]
+        out: dict[str, list[int]] = {}
+        for x, y, persons, cat in zip(
+            chosen.geometry.x,
+            chosen.geometry.y,
+            chosen["persons_involved"],
+            chosen["category"],
+            strict=True,
+        ):
+            cell = h3.latlng_to_cell(y, x, 7)
+            if cell in study:
+                out.setdefault(cell, []).append((persons, cat))
+        return {
+            cell: (len(rows), sum(p for p, _ in rows), dict(Counter(c for _, c in rows)))
+            for cell, rows in out.items()
+        }
+
+    async def served(start, end, category=None):
+        window = f"datetime={start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
+        query = f"resolution=7&corridor=true&{window}" + (
+            f"&category={category}" if category else ""
+        )
+        return {
+            cell: (p["incidents"], p["persons_involved"], p["by_category"])
+            for cell, p in (await hex_counts(client, query)).items()
+        }
+
+    first = middle.floor("D") - pd.Timedelta(days=20) + pd.Timedelta(hours=7)
+    for hours in (0, 3, 5, 11):
+        start, end = first + pd.Timedelta(hours=hours), first + pd.Timedelta(days=30, hours=hours)
+        expected = recount(points, start, end)
+        assert expected and await served(start, end) == expected, hours
+        assert await served(start, end, "unauthorised_crossing") == recount(
+            points, start, end, "unauthorised_crossing"
+        )
+    # Incidents deleted in the whole days of the window: seen once the change is known.
+    inside = points[
+        (times >= first + pd.Timedelta(days=3)) & (times < first + pd.Timedelta(days=20))
+    ]
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE incidents SET deleted_at = now() WHERE external_ref = ANY(:refs)"),
+            {"refs": list(inside["external_ref"])},
+        )
+    remaining = points[~points["external_ref"].isin(inside["external_ref"])]
+    start, end = first + pd.Timedelta(hours=13), first + pd.Timedelta(days=30, hours=13)
+    expected = recount(remaining, start, end)
+    for _ in range(40):
+        if await served(start, end) == expected:
+            break
+        await asyncio.sleep(0.05)
+    assert await served(start, end) == expected
+
+
 async def test_persons_apprehended_and_the_top_nationality_ties_to_the_first_code(client):
     """Apprehended persons add up over a cell's incidents; the top nationality is the one of
     most persons, a tie going to the first code (AFG 4 = MAR 4 > SYR 3), through the counts
@@ -167,8 +237,17 @@ async def test_persons_apprehended_and_the_top_nationality_ties_to_the_first_cod
         props = (await hex_counts(client, f"resolution={resolution}&{window}"))[cell]
         assert props["incidents"] == 3 and props["persons_apprehended"] == 11, props
         assert props["top_nationality"] == "AFG", props
-    only_two = "datetime=2026-10-09T06:00:00Z/2026-10-20T00:00:00Z"
-    props = (await hex_counts(client, f"resolution=7&{only_two}"))[
-        h3.latlng_to_cell(44.39, 19.10, 7)
-    ]
-    assert props["persons_apprehended"] == 10 and props["top_nationality"] == "MAR", props
+    cell = h3.latlng_to_cell(44.39, 19.10, 7)
+    for corridor in ("", "&corridor=true"):  # the corridor's whole days are kept apart
+        for window, incidents, apprehended, top in (
+            ("2026-10-09T06:00:00Z/2026-10-20T00:00:00Z", 2, 10, "MAR"),
+            # the second and third in the partial days at the edges, none in the whole ones
+            ("2026-10-19T06:00:00Z/2026-10-28T18:00:00Z", 2, 6, "MAR"),
+            # the first two in whole days, the third in an edge: AFG 3 + 1 = MAR 4 > SYR 3
+            ("2026-10-10T00:00:00Z/2026-10-28T18:00:00Z", 3, 11, "AFG"),
+        ):
+            query = f"resolution=7&datetime={window}{corridor}"
+            props = (await hex_counts(client, query))[cell]
+            assert props["incidents"] == incidents, (query, props)
+            assert props["persons_apprehended"] == apprehended, (query, props)
+            assert props["top_nationality"] == top, (query, props)
