@@ -434,7 +434,9 @@ class Tally:
         if by:
             apprehended = sum(by.values())
             # Most persons apprehended; ties to the first code.
-            top = min(by, key=lambda k: (-by[k], k)) if len(by) > 1 else next(iter(by))
+            top = max(by, key=by.__getitem__)
+            if len(by) > 1 and list(by.values()).count(by[top]) > 1:
+                top = min(k for k, n in by.items() if n == by[top])
         categories = {k: n for k, n in zip(chosen, by_category, strict=True) if n}
         return CellCount(cell, total, persons, apprehended, categories, top)
 
