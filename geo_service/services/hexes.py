@@ -58,9 +58,8 @@ async def _every_cell(
     `cache` between changes apart from those over its edges: a window moved on by minutes (a
     wall map's "last 30 days") reads only its partial days again."""
     parts = split(where.start, where.end)
-    if cache is None or not hexes.kept_counts_serve(where, resolution) or not parts.raw:
-        return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
-    if not parts.months and not parts.days:
+    whole_and_edges = parts.raw and (parts.months or parts.days)
+    if cache is None or not hexes.kept_counts_serve(where, resolution) or not whole_and_edges:
         return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
     whole, edges = await asyncio.gather(
         kept(

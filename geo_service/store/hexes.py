@@ -52,8 +52,10 @@ from geo_service.store.windows import RawRange, Split, split
 CATEGORIES = domain.CATEGORIES
 
 
-def _kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
-    """Whether the counts kept per cell carry `resolution` and every filter of `where`."""
+def kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
+    """Whether the counts kept per cell carry `resolution` and every filter of `where` (so
+    that its window's whole days and months come from them, and `tally` can read those apart
+    from its edges)."""
     return (
         resolution in ROLLUP_RESOLUTIONS
         and where.bbox is None
@@ -120,7 +122,7 @@ def _pieces(
 ) -> tuple[Split, IncidentFilter]:
     """The window's split (or `part` of it), and the filter the raw pieces take (their time
     set apart)."""
-    if _kept_counts_serve(where, resolution):
+    if kept_counts_serve(where, resolution):
         parts = split(where.start, where.end)
         if part == "whole":
             parts = Split(months=parts.months, days=parts.days)
@@ -341,7 +343,7 @@ def _reused(
 ) -> tuple[Any, dict[str, Any]]:
     """`make()`'s statement for `where`, made once per shape of its window, and the values
     of this window's times to execute it with."""
-    if not _kept_counts_serve(where, resolution):
+    if not kept_counts_serve(where, resolution):
         return make(), {}  # the window's times are inside the filter's own conditions
     parts = split(where.start, where.end)
     at = (what, replace(where, start=None, end=None), resolution, *key, _time_shape(parts))
@@ -390,12 +392,6 @@ async def per_cell(
         categories = {k: n for k, n in zip(chosen, by_category, strict=True) if n}
         out.append(CellCount(cell, total, persons, apprehended, categories, nationality))
     return out
-
-
-def kept_counts_serve(where: IncidentFilter, resolution: int) -> bool:
-    """Whether the whole days and months of `where`'s window come from the kept counts (and
-    `tally` can read them apart from its edges)."""
-    return _kept_counts_serve(where, resolution)
 
 
 def whole_of(where: IncidentFilter) -> tuple[Any, ...]:
