@@ -23,10 +23,13 @@ from geo_service.store.visibility import SERVICE
 
 END = datetime(2026, 11, 28, 23, 59, 59, tzinfo=UTC)
 # How each is looked at: the surge over its last weeks, the fading route over two years.
+# Each scenario is generated from the first day its analysis looks at.
 ANALYSIS = {
-    "surge": {"resolution": 7, "step": "weekly", "steps": 12, "recent_days": 28},
-    "diminishing": {"resolution": 7, "step": "monthly", "steps": 24, "recent_days": 730},
-}
+    "surge": {"resolution": 7, "step": "weekly", "steps": 12, "recent_days": 28,
+              "start": date(2026, 9, 5)},
+    "diminishing": {"resolution": 7, "step": "monthly", "steps": 24, "recent_days": 730,
+                    "start": date(2024, 12, 1)},
+}  # fmt: skip
 
 
 async def sections_found(db, geography, settings, name: str, seed: int) -> tuple[dict, dict]:
@@ -34,10 +37,10 @@ async def sections_found(db, geography, settings, name: str, seed: int) -> tuple
     when it holds at least as many incidents as a trend needs to speak of change (fewer say
     nothing about a section)."""
     scenario = load_scenario(settings.scenarios_dir, name)
-    frame = demo.generate(geography, scenario, date(2024, 12, 1), date(2026, 11, 29), seed=seed)
+    how = ANALYSIS[name]
+    frame = demo.generate(geography, scenario, how["start"], date(2026, 11, 29), seed=seed)
     table = Table.of_points(frame)
     assert (await bulk_import.import_table(db, SERVICE, geography, table)).created == len(frame)
-    how = ANALYSIS[name]
     page = await hotspots.emerging_page(
         db, SERVICE, geography, IncidentFilter(end=END), how["resolution"], step=how["step"],
         steps=how["steps"], limit=100_000, cursor=None,
