@@ -16,7 +16,7 @@ from geo_service.services.result_cache import ResultCache, kept
 from geo_service.store import hexes
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
-from geo_service.store.windows import split
+from geo_service.store.windows import split, whole_span
 
 RESOLUTIONS = range(5, 10)
 MAX_CELLS = 5_000_000
@@ -55,8 +55,9 @@ async def _every_cell(
     cache: ResultCache | None,
 ) -> list[hexes.CellCount]:
     """Every cell with incidents. The sums over the window's whole days and months are kept in
-    `cache` between changes apart from those over its edges: a window moved on by minutes (a
-    wall map's "last 30 days") reads only its partial days again."""
+    `cache` apart from those over its edges, until a change moves the counts of those days: a
+    window moved on by minutes (a wall map's "last 30 days") reads only its partial days
+    again, and so does one asked right after a live report (today's, an edge)."""
     parts = split(where.start, where.end)
     whole_and_edges = parts.raw and (parts.months or parts.days)
     if cache is None or not hexes.kept_counts_serve(where, resolution) or not whole_and_edges:
@@ -67,6 +68,7 @@ async def _every_cell(
             ("hexes-whole", caller, resolution, *hexes.whole_of(where)),
             lambda: hexes.tally(engine, caller, where, resolution, "whole"),
             lambda made: made.size,
+            days=whole_span(parts),
         ),
         hexes.tally(engine, caller, where, resolution, "edges"),
     )

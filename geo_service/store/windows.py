@@ -67,3 +67,13 @@ def split(start: datetime | None, end: datetime | None) -> Split:
     if end_month is not None and end_day is not None and end_month < end_day:
         days.append((end_month, end_day))
     return Split(months=[(first_month, end_month)], days=days, raw=raw)
+
+
+def whole_span(parts: Split) -> DateRange:
+    """[from, to) of the days its whole months and days cover (None: open on that side)."""
+    ranges = parts.months + parts.days
+    starts, ends = [r[0] for r in ranges], [r[1] for r in ranges]
+    return (
+        None if None in starts else min(d for d in starts if d is not None),
+        None if None in ends else max(d for d in ends if d is not None),
+    )

@@ -1,7 +1,8 @@
 """Results kept between changes: reused until the change counter moves; never kept when
 made from a replica that may lack the newest change."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 from geo_service.services.result_cache import READ_AS_OF, ResultCache, kept
 
@@ -10,6 +11,18 @@ from geo_service.services.result_cache import READ_AS_OF, ResultCache, kept
 class Counter:
     version: int = 1
     listening: bool = True
+    # What each move of the version moved: the days of kept counts, () none, None not known.
+    moves: dict[int, tuple | None] = field(default_factory=dict)
+
+    def move_on(self, moved: tuple | None = None) -> None:
+        self.version += 1
+        self.moves[self.version] = moved
+
+    def moved_since(self, version: int) -> list[tuple[date, date]] | None:
+        since = [m for v, m in self.moves.items() if v > version]
+        if len(since) < self.version - version or None in since:
+            return None
+        return [m for m in since if m]
 
 
 async def test_a_result_is_reused_until_something_changes() -> None:
@@ -52,3 +65,34 @@ async def test_a_result_read_from_a_replica_behind_the_newest_change_is_not_kept
         assert await kept(cache, "k", make, lambda _: 8) == 3
     finally:
         READ_AS_OF.reset(token)
+
+
+async def test_a_result_of_some_days_counts_outlives_changes_to_other_days() -> None:
+    changes = Counter()
+    cache = ResultCache(changes)
+    made = []
+
+    async def make() -> int:
+        made.append(changes.version)
+        return changes.version
+
+    november = (date(2026, 11, 1), date(2026, 12, 1))
+    may_day = (date(2026, 5, 1), date(2026, 5, 1))
+    assert await kept(cache, "nov", make, lambda _: 8, days=november) == 1
+    assert await kept(cache, "any", make, lambda _: 8) == 1
+    changes.move_on((date(2026, 12, 1), date(2026, 12, 6)))  # today's reports
+    changes.move_on(())  # a narrative rewritten: no count moved
+    changes.move_on(may_day)
+    assert await kept(cache, "nov", make, lambda _: 8, days=november) == 1  # still kept
+    assert await kept(cache, "any", make, lambda _: 8) == 4  # made again
+    changes.move_on((date(2026, 10, 20), date(2026, 11, 1)))  # reaches its first day
+    assert await kept(cache, "nov", make, lambda _: 8, days=november) == 5
+    changes.move_on((date(2026, 11, 30), date(2026, 12, 2)))  # and its last
+    assert await kept(cache, "nov", make, lambda _: 8, days=november) == 6
+    changes.move_on()  # days not known (a write of this process, a missed notice)
+    assert await kept(cache, "nov", make, lambda _: 8, days=november) == 7
+    changes.move_on(may_day)
+    assert await kept(cache, "open", make, lambda _: 8, days=(None, date(2026, 5, 1))) == 8
+    changes.move_on(may_day)  # after its end
+    assert await kept(cache, "open", make, lambda _: 8, days=(None, date(2026, 5, 1))) == 8
+    assert made == [1, 1, 4, 5, 6, 7, 8]
