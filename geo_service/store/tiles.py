@@ -12,9 +12,11 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
+    case,
     func,
     literal,
     literal_column,
+    null,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -135,32 +137,44 @@ async def incident_points(
     max_points: int,
 ) -> bytes | None:
     """The incidents meeting the tile as points with `columns`, or None when more than
-    `max_points` do (counted first, by their ids alone)."""
-    counted, drawn = _point_statements(caller, where, tuple(columns), layer, max_points)
-    at = _tile_params(tile)
-    if (await conn.execute(counted, at)).scalar_one() > max_points:
+    `max_points` do. One statement: the incidents are found once, by their ids alone (at most
+    one more than `max_points`), counted, and drawn only when that count allows."""
+    found = (
+        await conn.execute(
+            _point_statement(caller, where, tuple(columns), layer, max_points), _tile_params(tile)
+        )
+    ).one()
+    if found.n > max_points:
         return None
-    return bytes((await conn.execute(drawn, at)).scalar_one() or b"")
+    return bytes(found.tile or b"")
 
 
 # The statements of point tiles, made once per caller, filter and layer and reused for every
 # tile (its z, x, y as parameters): a wall map asks for dozens of tiles of one filter.
-_POINT_STATEMENTS: Reused[tuple[Select[Any], Select[Any]]] = Reused(256)
+_POINT_STATEMENTS: Reused[Select[Any]] = Reused(256)
 
 
-def _point_statements(
+def _point_statement(
     caller: Caller, where: IncidentFilter, columns: tuple[str, ...], layer: str, max_points: int
-) -> tuple[Select[Any], Select[Any]]:
-    def make() -> tuple[Select[Any], Select[Any]]:
+) -> Select[Any]:
+    def make() -> Select[Any]:
         c = incidents.c
         tile = ANY_TILE
-        chosen = matching(visible_incidents(caller, c.id), where).where(_touching(c.geom, tile))
-        counted = select(func.count()).select_from(chosen.limit(max_points + 1).subquery())
+        chosen = (
+            matching(visible_incidents(caller, c.id), where)
+            .where(_touching(c.geom, tile))
+            .limit(max_points + 1)
+            .cte("chosen")
+        )
+        counted = select(func.count().label("n")).select_from(chosen).subquery("counted")
+        n = counted.c.n
         props = [_iso(c[n]) if n in ("occurred_at", "reported_at") else c[n] for n in columns]
-        points = matching(
-            visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)), where
-        ).where(_touching(c.geom, tile))
-        return counted, _mvt(points, layer, "id")
+        points = visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)).join(
+            chosen, chosen.c.id == c.id
+        )
+        drawn = _mvt(points, layer, "id").scalar_subquery()
+        # The tile is drawn only when it may be: a scalar subquery runs when first needed.
+        return select(n, case((n > max_points, null()), else_=drawn).label("tile"))
 
     return _POINT_STATEMENTS.get((caller, where, columns, layer, max_points), make)
 
