@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import gc
+import logging
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service import __version__
 from geo_service.api import problems
@@ -44,8 +46,10 @@ from geo_service.services.result_cache import ResultCache
 from geo_service.services.shared_results import SharedResults
 from geo_service.settings import Settings, get_settings
 from geo_service.store.changes import Changes
-from geo_service.store.db import create_engine
+from geo_service.store.db import create_engine, fill_pool
 from geo_service.store.replica import ReadRouting
+
+log = logging.getLogger(__name__)
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -80,12 +84,19 @@ PROBLEM_SCHEMA = {
 }
 
 
-async def _prepare(geography: Geography) -> None:
+async def _prepare(geography: Geography, engine: AsyncEngine, connections: int) -> None:
     """Work out in a thread, while the first requests are served, what every request would
-    pay for first; then move what lives as long as the process (geography, hexagons) out of
-    the garbage collector's way: its full collections otherwise stall a request now and then
-    by tens of milliseconds."""
-    await asyncio.to_thread(hexes.prepare, geography)
+    pay for first, and open the pool's connections; then move what lives as long as the
+    process (geography, hexagons) out of the garbage collector's way: its full collections
+    otherwise stall a request now and then by tens of milliseconds."""
+
+    async def connect() -> None:
+        try:
+            await fill_pool(engine, connections)
+        except Exception as exc:  # the requests open theirs when they need them
+            log.warning("connections not opened ahead: %s", exc)
+
+    await asyncio.gather(connect(), asyncio.to_thread(hexes.prepare, geography))
     gc.collect()
     gc.freeze()
 
@@ -141,7 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.engine = create_engine(settings)
+        app.state.engine = create_engine(settings, warm=True)
         # Who asks is looked up on connections of their own, which always work as the
         # service: the request's own connections then keep the role of their last caller
         # instead of switching back and forth on every request.
@@ -167,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         replica = settings.database_read_url
         app.state.read_routing = ReadRouting(
             app.state.engine,
-            create_engine(settings, replica) if replica else None,
+            create_engine(settings, replica, warm=True) if replica else None,
             app.state.changes,
             max_lag_s=settings.replica_max_lag_s,
             interval_s=settings.replica_check_interval_s,
@@ -177,7 +188,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # to this one restarted) and their streams end, so the server can drain and exit.
         app.state.draining = asyncio.Event()
         put_back = _also_on_exit(app.state.draining.set)
-        preparing = asyncio.create_task(_prepare(app.state.geography))
+        preparing = asyncio.create_task(
+            _prepare(app.state.geography, app.state.engine, settings.db_pool_size)
+        )
         checking = None
         if settings.alert_interval_s > 0:
             checking = asyncio.create_task(
