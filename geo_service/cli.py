@@ -29,7 +29,11 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work(engine)` on a fresh engine, disposed afterwards."""
+    """Run `work(engine)` on a fresh engine, disposed afterwards; a database without the
+    service's tables is told to be migrated (exit 1), not shown as a traceback."""
+    import psycopg
+    from sqlalchemy.exc import ProgrammingError
+
     from geo_service.store.db import create_engine
 
     async def main() -> T:
@@ -39,7 +43,18 @@ def _run(work: Callable[[Any], Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except ProgrammingError as exc:
+        if not isinstance(exc.orig, psycopg.errors.UndefinedTable):
+            raise
+        typer.echo(
+            f"the database lacks the service's tables ({exc.orig.diag.message_primary}); "
+            "migrate it first: "
+            "geo-service db upgrade",
+            err=True,
+        )
+        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")

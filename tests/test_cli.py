@@ -9,10 +9,12 @@ from pathlib import Path
 import geopandas as gpd
 import orjson
 import pandas as pd
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from geo_service.services import accounts, synthetic
+from geo_service.settings import libpq_url
 from tests.credentials import api_key
 
 CLI = str(Path(sys.executable).parent / "geo-service")
@@ -221,6 +223,23 @@ async def test_report_writes_one_html_file(settings, db, tmp_path):
     assert refused.returncode == 2
     assert "period: 'month' is not one of day, week" in refused.stderr
     assert "lang: 'de' is not one of en, bs, sr-Cyrl" in refused.stderr
+
+
+def test_a_database_not_migrated_is_told_to_be_migrated(settings):
+    server, _ = libpq_url(settings.database_url).rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS geo_service_test_empty")
+        conn.execute("CREATE DATABASE geo_service_test_empty")
+    try:
+        empty = settings.model_copy(update={"database_url": f"{server}/geo_service_test_empty"})
+        result = run(empty, "users", "list")
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert 'relation "users" does not exist' in result.stderr
+        assert result.stderr.strip().endswith("geo-service db upgrade")
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS geo_service_test_empty")
 
 
 async def test_users_and_keys(settings, db, client, caught_up):
