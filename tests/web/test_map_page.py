@@ -35,7 +35,7 @@ def test_incident_layers_are_drawn_from_vector_tiles(server, browser, settings):
     page.wait_for_selector("body[data-layers=ready]")
     page.evaluate("map.setView([44.40, 19.10], 10) && null")  # not the map, serialised
     # The layer control enables the incidents only within their zoom range: once there.
-    page.wait_for_function("map.getZoom() === 10")
+    page.wait_for_function("() => map.getZoom() === 10")  # a function: no eval under the CSP
     page.wait_for_load_state("networkidle")
     title = load_catalog(settings.layers_dir)["incidents"].titles["en"]
     box = page.get_by_label(title, exact=True)
