@@ -66,10 +66,16 @@ def _works_as_service(dbapi_connection: Any, record: Any) -> None:
 
 
 def _warm_up(dbapi_connection: Any, record: Any) -> None:
+    _at_once(dbapi_connection, WARM_UP)
+
+
+def _at_once(dbapi_connection: Any, statement: str, params: tuple[Any, ...] = ()) -> None:
+    """One statement in autocommit: one round trip, no COMMIT after it (and nothing left open
+    for the borrower's transaction to undo)."""
     dbapi_connection.autocommit = True
     try:
         cursor = dbapi_connection.cursor()
-        cursor.execute(WARM_UP)
+        cursor.execute(statement, params or None)
         cursor.close()
     finally:
         dbapi_connection.autocommit = False
@@ -90,20 +96,14 @@ def _works_for_caller(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     agency = CURRENT_CALLER.get().agency
     if record.info.get("agency") == agency:
         return
-    # In autocommit for the one statement: one round trip, no COMMIT after it.
-    dbapi_connection.autocommit = True
-    try:
-        cursor = dbapi_connection.cursor()
-        if agency is None:
-            cursor.execute("RESET ROLE; RESET geo_service.agency")
-        else:
-            cursor.execute(
-                "SELECT set_config('role', %s, false), set_config('geo_service.agency', %s, false)",
-                (CALLER_ROLE, agency),
-            )
-        cursor.close()
-    finally:
-        dbapi_connection.autocommit = False
+    if agency is None:
+        _at_once(dbapi_connection, "RESET ROLE; RESET geo_service.agency")
+    else:
+        _at_once(
+            dbapi_connection,
+            "SELECT set_config('role', %s, false), set_config('geo_service.agency', %s, false)",
+            (CALLER_ROLE, agency),
+        )
     record.info["agency"] = agency
 
 

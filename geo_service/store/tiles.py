@@ -168,7 +168,9 @@ def _point_statement(
         )
         counted = select(func.count().label("n")).select_from(chosen).subquery("counted")
         n = counted.c.n
-        props = [_iso(c[n]) if n in ("occurred_at", "reported_at") else c[n] for n in columns]
+        props = [
+            _iso(c[name]) if name in ("occurred_at", "reported_at") else c[name] for name in columns
+        ]
         points = visible_incidents(caller, c.id, *props, _tile_geom(c.geom, tile)).join(
             chosen, chosen.c.id == c.id
         )
