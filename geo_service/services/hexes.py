@@ -53,15 +53,16 @@ async def _every_cell(
     where: IncidentFilter,
     resolution: int,
     cache: ResultCache | None,
-) -> list[hexes.CellCount]:
-    """Every cell with incidents. The sums over the window's whole days and months are kept in
+) -> tuple[list[hexes.CellCount], dict[Any, Any]]:
+    """Every cell with incidents, and a dict to keep what is made of them in, as long as
+    their kept sums are. The sums over the window's whole days and months are kept in
     `cache` apart from those over its edges, until a change moves the counts of those days: a
     window moved on by minutes (a wall map's "last 30 days") reads only its partial days
     again, and so does one asked right after a live report (today's, an edge)."""
     parts = split(where.start, where.end)
     whole_and_edges = parts.raw and (parts.months or parts.days)
     if cache is None or not hexes.kept_counts_serve(where, resolution) or not whole_and_edges:
-        return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS)
+        return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS), {}
     whole, edges = await asyncio.gather(
         kept(
             cache,
@@ -72,7 +73,7 @@ async def _every_cell(
         ),
         hexes.tally(engine, caller, where, resolution, "edges"),
     )
-    return whole.cells(list(where.categories) or list(hexes.CATEGORIES), plus=edges)
+    return whole.cells(list(where.categories) or list(hexes.CATEGORIES), plus=edges), whole.derived
 
 
 def _feature(cell: str, resolution: int, row: Any | None) -> dict[str, Any]:
@@ -149,10 +150,22 @@ async def _hex_page(
 
     study = corridor_cell_set(geo, resolution)
     # Every cell with incidents, then those of the corridor (a region's worth at most).
-    rows = await _every_cell(engine, caller, where, resolution, cache)
+    rows, derived = await _every_cell(engine, caller, where, resolution, cache)
     by_cell = {r.cell: r for r in rows if r.cell in study}
     cells = sorted(study if include_empty else by_cell)
     if after is not None:
         cells = [c for c in cells if c > after]
-    features = [_feature(cell_hex(c), resolution, by_cell.get(c)) for c in cells[:limit]]
+    # A cell's feature, made once for as long as its counts are the same (the cells of the
+    # kept whole days that the edges do not reach): each cell's counts with the feature made
+    # of them, kept beside the sums.
+    made: dict[int, tuple[hexes.CellCount | None, dict[str, Any]]] = derived.setdefault(
+        ("features", resolution), {}
+    )
+    features = []
+    for c in cells[:limit]:
+        row = by_cell.get(c)
+        held = made.get(c)
+        if held is None or held[0] is not row:
+            held = made[c] = (row, _feature(cell_hex(c), resolution, row))
+        features.append(held[1])
     return Page(features, features[-1]["id"] if len(cells) > limit else None)

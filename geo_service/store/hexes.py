@@ -413,11 +413,14 @@ class Tally:
     _cells: dict[tuple[str, ...], dict[int, "CellCount"]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # What its users make of its cells, kept as long as it is (their own keys and values).
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def size(self) -> int:
         """About its size in memory, in bytes."""
-        return 400 * len(self.counts) + 120 * sum(map(len, self.apprehended.values()))
+        # (with the features its users may keep beside it: ~600 bytes a cell)
+        return 1000 * len(self.counts) + 120 * sum(map(len, self.apprehended.values()))
 
     def _cell(
         self, cell: int, row: tuple[int, ...], by: dict[str, int] | None, chosen: Sequence[str]

@@ -185,7 +185,24 @@ async def test_corridor_hexagons_of_a_moving_window_match_a_recount(client, poin
             for cell, p in (await hex_counts(client, query)).items()
         }
 
-    first = middle.floor("D") - pd.Timedelta(days=20) + pd.Timedelta(hours=7)
+    # The window starts an hour before a corridor incident of the morning (UTC) whose cell
+    # holds others in the window: moved on by 3 hours, it leaves that incident out, its
+    # whole days the same (the cell's hexagon made for one request must not serve the next).
+    cells = pd.Series(
+        [
+            h3.latlng_to_cell(y, x, 7)
+            for x, y in zip(points.geometry.x, points.geometry.y, strict=True)
+        ],
+        index=points.index,
+    )
+    hour = times.dt.hour
+    mornings = cells[cells.isin(study) & (times < middle) & (hour >= 2) & (hour < 12)]
+    for i, cell in mornings.sort_index(key=lambda i: times[i], ascending=False).items():
+        first = times[i] - pd.Timedelta(hours=1)
+        if recount(points, first, first + pd.Timedelta(days=30))[cell][0] > 1:
+            break
+    moved = recount(points, first + pd.Timedelta(hours=3), first + pd.Timedelta(days=30, hours=3))
+    assert moved[cell][0] == recount(points, first, first + pd.Timedelta(days=30))[cell][0] - 1
     for hours in (0, 3, 5, 11):
         start, end = first + pd.Timedelta(hours=hours), first + pd.Timedelta(days=30, hours=hours)
         expected = recount(points, start, end)
