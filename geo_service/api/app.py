@@ -207,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checking.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await checking
+            await app.state.result_cache.close()
             await app.state.read_routing.stop()
             await app.state.changes.stop()
             if app.state.read_routing.replica is not None:

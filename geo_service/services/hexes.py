@@ -1,6 +1,7 @@
 """The incident-hexes layer: incidents per H3 hexagon, as GeoJSON polygons."""
 
 import asyncio
+from collections.abc import Awaitable
 from functools import lru_cache
 from typing import Any
 
@@ -12,7 +13,7 @@ from geo_service.geo.h3cells import cell_hex
 from geo_service.geo.reference import Geography
 from geo_service.services.errors import FieldError, InvalidInput
 from geo_service.services.incidents import Page
-from geo_service.services.result_cache import ResultCache, kept
+from geo_service.services.result_cache import Moved, ResultCache, kept
 from geo_service.store import hexes
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
@@ -58,22 +59,51 @@ async def _every_cell(
     their kept sums are. The sums over the window's whole days and months are kept in
     `cache` apart from those over its edges, until a change moves the counts of those days: a
     window moved on by minutes (a wall map's "last 30 days") reads only its partial days
-    again, and so does one asked right after a live report (today's, an edge)."""
+    again, and so does one asked right after a live report (today's, an edge). After a
+    change to some of its whole days, those are read again (once it is kept per month and
+    day: from its second such change on)."""
     parts = split(where.start, where.end)
     whole_and_edges = parts.raw and (parts.months or parts.days)
     if cache is None or not hexes.kept_counts_serve(where, resolution) or not whole_and_edges:
         return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS), {}
+    key = ("hexes-whole", caller, resolution, *hexes.whole_of(where))
+    days = whole_span(parts)
+    unpieced = []
+
+    async def amend(held: hexes.Tally, moved: tuple[Moved, ...]) -> hexes.Tally:
+        if held.pieces is None:
+            unpieced.append(held)
+        return await hexes.amend(engine, caller, where, resolution, held, moved)
+
     whole, edges = await asyncio.gather(
         kept(
             cache,
-            ("hexes-whole", caller, resolution, *hexes.whole_of(where)),
+            key,
             lambda: hexes.tally(engine, caller, where, resolution, "whole"),
-            lambda made: made.size,
-            days=whole_span(parts),
+            lambda t: t.size,
+            days=days,
+            amend=amend,
         ),
         hexes.tally(engine, caller, where, resolution, "edges"),
     )
+    if unpieced and whole.pieces is None:
+        # Its days change: worth keeping per month and day as well (several times the
+        # memory, twice the reading), so that the next change reads only its days again.
+        # Made beside the requests.
+        cache.remake_later(
+            key,
+            lambda: _like(
+                hexes.tally(engine, caller, where, resolution, "whole", pieces=True), whole
+            ),
+            lambda t: t.size,
+            days,
+            amendable=True,
+        )
     return whole.cells(list(where.categories) or list(hexes.CATEGORIES), plus=edges), whole.derived
+
+
+async def _like(making: Awaitable[hexes.Tally], held: hexes.Tally) -> hexes.Tally:
+    return (await making).like(held)
 
 
 def _feature(cell: str, resolution: int, row: Any | None) -> dict[str, Any]:

@@ -1,8 +1,12 @@
 """Results (tiles, hexagon pages) kept in memory between changes: a hit only while nothing
 changed in the incidents since the result was made (the change counter of store.changes),
 least recently used dropped first past a size in bytes. A result made from the kept counts of
-some days alone (`days`) outlives changes known to have moved the counts of other days only."""
+some days alone (`days`) outlives changes known to have moved the counts of other days only;
+one that can be amended (`amend`) outlives changes to its own days too, as a result to amend
+(with the days they moved) rather than to serve."""
 
+import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
@@ -12,6 +16,9 @@ from typing import Any, NamedTuple, Protocol, TypeVar, cast
 from geo_service.store.windows import DateRange
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# The first and last day of a change's kept counts.
+Moved = tuple[date, date]
 
 # Set for a request that reads a replica: the change counter its reads are known to hold every
 # change of. A result made then is kept only if nothing changed since that count.
@@ -22,7 +29,7 @@ class ChangeCounter(Protocol):
     version: int
     listening: bool
 
-    def moved_since(self, version: int) -> list[tuple[date, date]] | None: ...
+    def moved_since(self, version: int) -> list[Moved] | None: ...
 
 
 class _Held(NamedTuple):
@@ -30,9 +37,12 @@ class _Held(NamedTuple):
     value: Any
     size: int
     days: DateRange | None  # made from the kept counts of these days alone
+    amendable: bool = False
+    # Changes since it was made that moved some of its days: not to serve, but to amend.
+    moved: tuple[Moved, ...] | None = None
 
 
-def _touches(days: DateRange, moved: tuple[date, date]) -> bool:
+def _touches(days: DateRange, moved: Moved) -> bool:
     start, end = days
     first, last = moved
     return (end is None or first < end) and (start is None or last >= start)
@@ -45,23 +55,30 @@ class ResultCache:
         self._items: OrderedDict[Hashable, _Held] = OrderedDict()
         self._bytes = 0
         self._held_version: int | None = None
+        self._remaking: dict[Hashable, asyncio.Task[None]] = {}
 
     def version(self) -> int | None:
         """The counter to make a tile under (read before making it), or None: keep nothing."""
         current = self._changes.version if self._changes.listening else None
         if current != self._held_version:
             # Whatever was kept under another count can never be used again (unless the
-            # changes since are known to have moved no day it was made from): let it go now
-            # rather than when newer results push it out (writes all day would otherwise keep
-            # the cache full of the dead).
+            # changes since are known to have moved no day it was made from, or it can be
+            # amended with theirs): let it go now rather than when newer results push it out
+            # (writes all day would otherwise keep the cache full of the dead).
             moved = None
             if current is not None and self._held_version is not None:
                 moved = self._changes.moved_since(self._held_version)
             outliving: OrderedDict[Hashable, _Held] = OrderedDict()
             if current is not None and moved is not None:
                 for key, held in self._items.items():
-                    if held.days is not None and not any(_touches(held.days, m) for m in moved):
+                    if held.days is None:
+                        continue
+                    touched = tuple(m for m in moved if _touches(held.days, m))
+                    if not touched:
                         outliving[key] = held._replace(version=current)
+                    elif held.amendable:
+                        before = held.moved or ()
+                        outliving[key] = held._replace(version=current, moved=before + touched)
             self._items = outliving
             self._bytes = sum(held.size for held in outliving.values())
             self._held_version = current
@@ -70,10 +87,26 @@ class ResultCache:
     def get(self, key: Hashable) -> Any | None:
         current = self.version()
         held = self._items.get(key)
-        if current is None or held is None or held.version != current:
+        if current is None or held is None or held.version != current or held.moved:
             return None
         self._items.move_to_end(key)
         return held.value
+
+    def to_amend(self, key: Hashable) -> tuple[Any, tuple[Moved, ...]] | None:
+        """What is kept under `key` to amend, and the days of the changes it lacks."""
+        current = self.version()
+        held = self._items.get(key)
+        if current is None or held is None or held.version != current or not held.moved:
+            return None
+        return held.value, held.moved
+
+    def keep_version(self) -> int | None:
+        """The counter to make a result under, to keep it (read before making it)."""
+        version = self.version()
+        as_of = READ_AS_OF.get()
+        if version is not None and as_of is not None and as_of < version:
+            return as_of  # put() will refuse it: the replica may lack the newest change
+        return version
 
     def put(
         self,
@@ -82,19 +115,65 @@ class ResultCache:
         value: Any,
         size: int,
         days: DateRange | None = None,
+        amendable: bool = False,
     ) -> None:
         """Keep `value`, made under `version` (from the kept counts of `days` alone, when
-        given), unless something changed since."""
-        if version is None or version != self.version() or size > self._max_bytes:
+        given; to be amended rather than made again after changes to those, if
+        `amendable`), unless something changed since (that moved those days, when given; that
+        it cannot be amended for)."""
+        current = self.version()
+        if version is None or current is None or size > self._max_bytes:
             return
+        held = _Held(current, value, size, days, amendable)
+        if version != current:
+            moved = self._changes.moved_since(version) if days is not None else None
+            if moved is None or days is None:
+                return
+            touched = tuple(m for m in moved if _touches(days, m))
+            if touched and not amendable:
+                return
+            held = held._replace(moved=touched or None)
         old = self._items.pop(key, None)
         if old is not None:
             self._bytes -= old.size
-        self._items[key] = _Held(version, value, size, days)
+        self._items[key] = held
         self._bytes += size
         while self._bytes > self._max_bytes:
             _, dropped = self._items.popitem(last=False)
             self._bytes -= dropped.size
+
+    def remake_later(
+        self,
+        key: Hashable,
+        make: Callable[[], Awaitable[T]],
+        size: Callable[[T], int],
+        days: DateRange | None = None,
+        amendable: bool = False,
+    ) -> None:
+        """Make `key`'s result again in the background (once at a time), to keep in place of
+        the one kept if nothing changed meanwhile: a form of it that costs more to make and
+        less to amend, once it is in use."""
+        if key in self._remaking:
+            return
+        version = self.keep_version()
+
+        async def remake() -> None:
+            try:
+                value = await make()
+                self.put(key, version, value, size(value), days, amendable)
+            except Exception:
+                log.exception("making %r again", key)
+            finally:
+                del self._remaking[key]
+
+        self._remaking[key] = asyncio.create_task(remake())
+
+    async def close(self) -> None:
+        """Stop making anything in the background."""
+        tasks = list(self._remaking.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def kept(
@@ -103,18 +182,19 @@ async def kept(
     make: Callable[[], Awaitable[T]],
     size: Callable[[T], int],
     days: DateRange | None = None,
+    amend: Callable[[T, tuple[Moved, ...]], Awaitable[T]] | None = None,
 ) -> T:
     """`make()`'s result, from `cache` when nothing changed since it was kept there (nothing
-    that moved the kept counts of `days`, when it is made from those alone)."""
+    that moved the kept counts of `days`, when it is made from those alone); with `amend`,
+    the kept one amended when changes moved some of those days (`amend(kept, moved)`: the
+    first and last day of each change)."""
     if cache is None:
         return await make()
     held = cache.get(key)
     if held is not None:
         return cast(T, held)
-    version = cache.version()
-    as_of = READ_AS_OF.get()
-    if version is not None and as_of is not None and as_of < version:
-        version = as_of  # put() will refuse it: the replica may lack the newest change
-    value = await make()
-    cache.put(key, version, value, size(value), days)
+    version = cache.keep_version()
+    stale = cache.to_amend(key) if amend is not None else None
+    value = await (make() if stale is None or amend is None else amend(*stale))
+    cache.put(key, version, value, size(value), days, amendable=amend is not None)
     return value

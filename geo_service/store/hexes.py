@@ -11,9 +11,9 @@ import asyncio
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import reduce
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -30,9 +30,11 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service import domain
@@ -47,7 +49,7 @@ from geo_service.store.models import (
 )
 from geo_service.store.reused import Reused
 from geo_service.store.visibility import Caller, shared_with, visible_incidents
-from geo_service.store.windows import RawRange, Split, split
+from geo_service.store.windows import Piece, RawRange, Split, pieces_touched, split
 
 CATEGORIES = domain.CATEGORIES
 
@@ -132,9 +134,20 @@ def _pieces(
     return Split(raw=[RawRange(None, None, True)]), where
 
 
-def _kept(table: Any, caller: Caller, where: IncidentFilter, resolution: int, parts: Split):
-    """Conditions on a kept-count table for the whole days and months of the window."""
-    times = _kept_time(table, "m", parts.months) + _kept_time(table, "d", parts.days)
+def _kept(
+    table: Any,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    parts: Split,
+    pieces: Sequence[Piece] | None = None,
+):
+    """Conditions on a kept-count table for the whole days and months of the window (or only
+    those `pieces` of them)."""
+    if pieces is not None:
+        times = [tuple_(table.c.period, table.c.start).in_(list(pieces))]
+    else:
+        times = _kept_time(table, "m", parts.months) + _kept_time(table, "d", parts.days)
     if not times:
         return None
     conditions = [
@@ -333,6 +346,16 @@ async def _all(
         return (await conn.execute(stmt, params)).all()
 
 
+async def _tuples(
+    engine: AsyncEngine, stmt: Any, params: dict[str, Any] | None = None
+) -> Sequence[tuple[Any, ...]]:
+    """`stmt`'s rows as the driver gives them, plain tuples: for the many rows of sums, whose
+    fields are read by position (a row object each costs about a microsecond more)."""
+    async with engine.connect() as conn:
+        result = await conn.execute(stmt, params)
+        return cast(CursorResult[Any], result).cursor.fetchall()
+
+
 # Statements made for one window, reused for every window split alike (there are a handful
 # of shapes per caller and filter).
 _REUSED: Reused[Any] = Reused(128)
@@ -380,7 +403,7 @@ async def per_cell(
         lambda: _top_nationalities(caller, where, resolution, after),
     )
     counted, tops = await asyncio.gather(
-        _all(engine, counts, times), _all(engine, tops_stmt, times)
+        _tuples(engine, counts, times), _tuples(engine, tops_stmt, times)
     )
     # Rows as plain tuples: a cell's fields by position (a ~1,500-cell page a few ms sooner).
     top = {cell: (int(apprehended), nationality) for cell, apprehended, nationality in tops}
@@ -405,7 +428,9 @@ def whole_of(where: IncidentFilter) -> tuple[Any, ...]:
 class Tally:
     """Sums per cell over one piece of a window, to be added to another piece's: per cell the
     count of each chosen category and the persons involved (last); per cell and nationality
-    the persons apprehended. Shared once made (kept between requests): not to be modified."""
+    the persons apprehended. With `pieces`, the same sums per month and day they add up from
+    (so that a change to one day can be amended by reading that day again). Shared once made
+    (kept between requests): not to be modified."""
 
     counts: dict[int, tuple[int, ...]]
     apprehended: dict[int, dict[str, int]]
@@ -415,12 +440,18 @@ class Tally:
     )
     # What its users make of its cells, kept as long as it is (their own keys and values).
     derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    pieces: dict[Piece, "Tally"] | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
         """About its size in memory, in bytes."""
         # (with the features its users may keep beside it: ~600 bytes a cell)
-        return 1000 * len(self.counts) + 120 * sum(map(len, self.apprehended.values()))
+        pieces = self.pieces.values() if self.pieces else ()
+        return (
+            1000 * len(self.counts)
+            + 120 * sum(map(len, self.apprehended.values()))
+            + sum(100 * len(p.counts) + 120 * sum(map(len, p.apprehended.values())) for p in pieces)
+        )
 
     def _cell(
         self, cell: int, row: tuple[int, ...], by: dict[str, int] | None, chosen: Sequence[str]
@@ -469,12 +500,95 @@ class Tally:
                 out[cell] = counted
         return [out[cell] for cell in sorted(out)]
 
+    def like(self, other: "Tally") -> "Tally":
+        """Itself, with what was worked out of `other`'s cells when they hold the same sums."""
+        if self.counts == other.counts and self.apprehended == other.apprehended:
+            self._cells.update(other._cells)
+            self.derived.update(other.derived)
+        return self
+
+    def replaced(self, touched: Sequence[Piece], fresh: dict[Piece, "Tally"]) -> "Tally":
+        """Its sums with the pieces `touched` replaced by `fresh` (those of them read again
+        that hold any sums): only the cells they hold are worked out again."""
+        if self.pieces is None:
+            raise ValueError("only sums kept with their pieces can be amended")
+        counts = dict(self.counts)
+        apprehended = dict(self.apprehended)
+        copied: set[int] = set()
+        changed: set[int] = set()
+
+        def add(piece: Tally, sign: int) -> None:
+            for cell, row in piece.counts.items():
+                held = counts.get(cell)
+                counts[cell] = tuple(
+                    a + sign * b for a, b in zip(held or (0,) * len(row), row, strict=True)
+                )
+                changed.add(cell)
+            for cell, by in piece.apprehended.items():
+                if cell not in copied:
+                    apprehended[cell] = dict(apprehended.get(cell, {}))
+                    copied.add(cell)
+                into = apprehended[cell]
+                for nationality, persons in by.items():
+                    into[nationality] = into.get(nationality, 0) + sign * persons
+                changed.add(cell)
+
+        for piece in (self.pieces[k] for k in touched if k in self.pieces):
+            add(piece, -1)
+        for piece in fresh.values():
+            add(piece, 1)
+        for cell in changed:
+            if not any(counts.get(cell, ())):
+                counts.pop(cell, None)
+            by = {k: n for k, n in apprehended.pop(cell, {}).items() if n}
+            if by:
+                apprehended[cell] = by
+        gone = set(touched)
+        pieces = {k: p for k, p in self.pieces.items() if k not in gone}
+        amended = Tally(counts, apprehended, derived=self.derived, pieces=pieces | fresh)
+        for key, mine in self._cells.items():
+            cells = dict(mine)
+            for cell in changed:
+                row = counts.get(cell)
+                counted = row and amended._cell(cell, row, apprehended.get(cell), key)
+                if counted:
+                    cells[cell] = counted
+                else:
+                    cells.pop(cell, None)
+            amended._cells[key] = dict(sorted(cells.items()))
+        return amended
+
 
 async def tally(
-    engine: AsyncEngine, caller: Caller, where: IncidentFilter, resolution: int, part: Part
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    part: Part,
+    *,
+    pieces: bool = False,
 ) -> Tally:
     """The sums per cell of `part` of `where`'s window (its whole days and months, from the
-    kept counts, or its edges, from the incidents): two statements side by side."""
+    kept counts, or its edges, from the incidents): two statements side by side. With
+    `pieces` (its whole days and months only), those sums per month and day too."""
+    if pieces:
+        if part != "whole":
+            raise ValueError("only a window's whole days and months are kept in pieces")
+        counts, times = _reused(
+            "tally-counts-pieces",
+            where,
+            resolution,
+            (caller,),
+            lambda: _piece_counts(caller, where, resolution),
+        )
+        nationalities, _ = _reused(
+            "tally-nationalities-pieces",
+            where,
+            resolution,
+            (caller,),
+            lambda: _piece_nationalities(caller, where, resolution),
+        )
+        return await _read_pieces(engine, counts, nationalities, times)
     counts, times = _reused(
         f"tally-counts-{part}",
         where,
@@ -490,7 +604,7 @@ async def tally(
         lambda: _per_nationality(caller, where, resolution, None, part),
     )
     counted, per_nationality = await asyncio.gather(
-        _all(engine, counts, times), _all(engine, nationalities, times)
+        _tuples(engine, counts, times), _tuples(engine, nationalities, times)
     )
     apprehended: dict[int, dict[str, int]] = {}
     for cell, nationality, persons in per_nationality:
@@ -499,6 +613,101 @@ async def tally(
         {cell: (*by_category, persons) for cell, _, persons, *by_category in counted},
         apprehended,
     )
+
+
+# More pieces touched than this and a kept sum is read again whole rather than amended.
+MOST_PIECES_AMENDED = 16
+
+
+async def amend(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    kept: Tally,
+    moved: Sequence[tuple[date, date]],
+) -> Tally:
+    """`kept`, the sums of `where`'s whole days and months, after changes that moved the
+    kept counts of `moved` days (first and last day each): the months and days they reach
+    read again, or all of it when they are many or `kept` holds no pieces."""
+    touched = None
+    if kept.pieces is not None:
+        touched = pieces_touched(split(where.start, where.end), moved, MOST_PIECES_AMENDED)
+    if touched is None:
+        return await tally(engine, caller, where, resolution, "whole")
+    if not touched:
+        return kept
+    fresh = await _read_pieces(
+        engine,
+        _piece_counts(caller, where, resolution, touched),
+        _piece_nationalities(caller, where, resolution, touched),
+    )
+    return kept.replaced(touched, fresh.pieces or {})
+
+
+def _piece_counts(
+    caller: Caller, where: IncidentFilter, resolution: int, only: Sequence[Piece] | None = None
+) -> Select[Any]:
+    """The kept counts of the window's whole months and days, per cell as `tally` reads them,
+    after `period` and `start`: per month and day, and (those null) over all of them; or per
+    month and day only, of `only` these."""
+    h = hex_counts.c
+    chosen = list(where.categories) or list(CATEGORIES)
+    parts, _ = _pieces(where, resolution, "whole")
+    persons = reduce(operator.add, (h[f"p_{k}"] for k in chosen))
+    return (
+        select(
+            h.period,
+            h.start,
+            h.cell,
+            *(func.sum(h[f"n_{k}"]).cast(Integer) for k in chosen),
+            func.sum(persons).cast(Integer),
+        )
+        .where(_kept(hex_counts, caller, where, resolution, parts, only))
+        .group_by(*_pieces_and_all(only, h.period, h.start, h.cell))
+    )
+
+
+def _pieces_and_all(only: Sequence[Piece] | None, period: Any, start: Any, *per: Any) -> list[Any]:
+    """Grouped per piece (`period`, `start`) and `per`; over all pieces too, unless `only`."""
+    if only is not None:
+        return [period, start, *per]
+    return [func.grouping_sets(tuple_(period, start, *per), tuple_(*per))]
+
+
+def _piece_nationalities(
+    caller: Caller, where: IncidentFilter, resolution: int, only: Sequence[Piece] | None = None
+) -> Select[Any]:
+    """Persons apprehended per cell and nationality, as `_piece_counts` gives the counts."""
+    h = hex_nationalities.c
+    chosen = list(where.categories) or list(CATEGORIES)
+    parts, _ = _pieces(where, resolution, "whole")
+    persons = func.sum(reduce(operator.add, (h[f"a_{k}"] for k in chosen))).cast(Integer)
+    return (
+        select(h.period, h.start, h.cell, h.nationality, persons)
+        .where(_kept(hex_nationalities, caller, where, resolution, parts, only))
+        .group_by(*_pieces_and_all(only, h.period, h.start, h.cell, h.nationality))
+        .having(persons > 0)
+    )
+
+
+async def _read_pieces(
+    engine: AsyncEngine, counts: Any, nationalities: Any, times: dict[str, Any] | None = None
+) -> Tally:
+    counted, per_nationality = await asyncio.gather(
+        _tuples(engine, counts, times), _tuples(engine, nationalities, times)
+    )
+    # Rows with `period` and `start` null are the sums over all the pieces read.
+    whole = Tally({}, {})
+    pieces: dict[Any, Tally] = {(None, None): whole}
+    for period, start, cell, *row in counted:
+        piece = pieces.get((period, start)) or pieces.setdefault((period, start), Tally({}, {}))
+        piece.counts[cell] = tuple(row)
+    for period, start, cell, nationality, persons in per_nationality:
+        piece = pieces.get((period, start)) or pieces.setdefault((period, start), Tally({}, {}))
+        piece.apprehended.setdefault(cell, {})[nationality] = persons
+    del pieces[(None, None)]
+    return replace(whole, pieces=pieces)
 
 
 STEPS = {"daily": "1 day", "weekly": "7 days", "monthly": "1 month"}

@@ -1,6 +1,7 @@
 """A time window split into what the kept counts can answer (whole UTC months and days) and
 what only the incidents themselves can (the partial days at its edges)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -77,3 +78,29 @@ def whole_span(parts: Split) -> DateRange:
         None if None in starts else min(d for d in starts if d is not None),
         None if None in ends else max(d for d in ends if d is not None),
     )
+
+
+# A piece of a window's whole days and months: a month ("m", its first day) or a day ("d").
+Piece = tuple[str, date]
+
+
+def pieces_touched(
+    parts: Split, moved: Sequence[tuple[date, date]], most: int
+) -> list[Piece] | None:
+    """The months and days of `parts` (its whole ones) that reach into any of `moved` (first
+    and last day each), in order; None when more than `most`."""
+    out: set[Piece] = set()
+    for first, last in moved:
+        for period, ranges, start_of, after in (
+            ("m", parts.months, _month, _next_month),
+            ("d", parts.days, lambda d: d, lambda d: d + timedelta(days=1)),
+        ):
+            for lo, hi in ranges:
+                at = start_of(max(first, lo) if lo is not None else first)
+                stop = min(last, hi - timedelta(days=1)) if hi is not None else last
+                while at <= stop:
+                    out.add((period, at))
+                    if len(out) > most:
+                        return None
+                    at = after(at)
+    return sorted(out)
