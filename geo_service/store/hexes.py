@@ -701,6 +701,8 @@ async def _read_pieces(
     whole = Tally({}, {})
     pieces: dict[Any, Tally] = {(None, None): whole}
     for period, start, cell, *row in counted:
+        if not any(row):
+            continue  # no incident of the chosen categories
         piece = pieces.get((period, start)) or pieces.setdefault((period, start), Tally({}, {}))
         piece.counts[cell] = tuple(row)
     for period, start, cell, nationality, persons in per_nationality:

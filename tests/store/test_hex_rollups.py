@@ -183,3 +183,96 @@ async def test_windows_split_alike_reuse_one_statement_with_their_own_times(stor
         assert kept == alone, shift
         seen.append(sum(c.incidents for c in kept))
     assert len(set(seen)) > 3  # the windows held different incidents
+
+
+async def test_sums_kept_per_month_and_day_amended_after_writes_equal_those_read_again(stored):
+    """A window's whole-day sums, kept with their months and days, amended after each write
+    by reading only the months and days it moved, equal the sums read afresh."""
+    caller = Caller(agency="BIH_BP", role="analyst")
+    chosen = ("unauthorised_crossing", "migrant_smuggling", "drug_smuggling")
+    for where in (
+        IncidentFilter(
+            start=datetime(2025, 12, 10, 7, 30, tzinfo=UTC),
+            end=datetime(2026, 10, 20, 13, tzinfo=UTC),
+        ),
+        IncidentFilter(
+            start=datetime(2026, 9, 20, 7, 30, tzinfo=UTC),
+            end=datetime(2026, 10, 20, 13, tzinfo=UTC),
+            categories=chosen,
+        ),
+    ):
+        categories = list(where.categories) or list(hexes.CATEGORIES)
+        kept = await hexes.tally(stored, caller, where, 6, "whole", pieces=True)
+        plain = await hexes.tally(stored, caller, where, 6, "whole")
+        assert kept.pieces and (kept.counts, kept.apprehended) == (plain.counts, plain.apprehended)
+        assert kept.cells(categories) == plain.cells(categories)
+        async with stored.connect() as conn:
+            inside = (
+                await conn.execute(
+                    text(
+                        "SELECT i.id, i.occurred_at FROM incidents i WHERE i.deleted_at IS NULL "
+                        "AND i.occurred_at >= :start AND i.occurred_at < :end "
+                        "AND (i.agency = 'BIH_BP' OR i.sharing = 'pcc') "
+                        "AND EXISTS (SELECT FROM apprehensions a WHERE a.incident_id = i.id) "
+                        "ORDER BY i.occurred_at"
+                    ),
+                    {
+                        "start": where.start + timedelta(days=2),
+                        "end": where.end - timedelta(days=2),
+                    },
+                )
+            ).all()
+        assert len(inside) >= 4
+        first, middle, last = inside[0], inside[len(inside) // 2], inside[-1]
+        day = lambda t: t.astimezone(UTC).date()  # noqa: E731
+        writes = [
+            # A category changed (counts move between categories, the chosen ones or not).
+            (
+                "UPDATE incidents SET category = 'drug_smuggling' WHERE id = :id",
+                first,
+                [first.occurred_at],
+            ),
+            # Moved to another month and day (out of one piece, into another).
+            (
+                "UPDATE incidents SET occurred_at = :to WHERE id = :id",
+                middle,
+                [middle.occurred_at, last.occurred_at],
+            ),
+            # One of its groups of apprehended persons, more of them, of another nationality.
+            (
+                "UPDATE apprehensions SET nationality = (SELECT min(n) FROM unnest("
+                "ARRAY['IRQ', 'LBY', 'TUR', 'ERI']) AS n WHERE n NOT IN (SELECT nationality "
+                "FROM apprehensions WHERE incident_id = :id)), persons = persons + 2 "
+                "WHERE (incident_id, nationality) = (SELECT incident_id, min(nationality) "
+                "FROM apprehensions WHERE incident_id = :id GROUP BY incident_id)",
+                last,
+                [last.occurred_at],
+            ),
+            # Deleted.
+            ("UPDATE incidents SET deleted_at = now() WHERE id = :id", first, [first.occurred_at]),
+        ]
+        changed = 0
+        for statement, row, moved_at in writes:
+            async with stored.begin() as conn:
+                await conn.execute(text(statement), {"id": row.id, "to": last.occurred_at})
+            moved = [(day(t), day(t)) for t in moved_at]
+            amended = await hexes.amend(stored, caller, where, 6, kept, moved)
+            again = await hexes.tally(stored, caller, where, 6, "whole", pieces=True)
+            assert amended is not kept and amended.pieces is not None and again.pieces is not None
+            assert (amended.counts, amended.apprehended) == (again.counts, again.apprehended)
+            assert amended.cells(categories) == again.cells(categories)
+            changed += amended.cells(categories) != kept.cells(categories)
+            pieces = lambda t: {k: (p.counts, p.apprehended) for k, p in t.pieces.items()}  # noqa: E731
+            assert pieces(amended) == pieces(again)
+            # Only the months and days moved were read again.
+            same = [k for k in kept.pieces if amended.pieces.get(k) is kept.pieces[k]]
+            assert len(same) >= len(kept.pieces) - 2 * len(moved)
+            kept = amended
+        assert changed >= 2
+        # Changes reaching more months and days than are worth amending: all read again.
+        many = [(day(where.start), day(where.end))]
+        whole = await hexes.amend(stored, caller, where, 6, kept, many)
+        assert whole.pieces is None and (whole.counts, whole.apprehended) == (
+            kept.counts,
+            kept.apprehended,
+        )
