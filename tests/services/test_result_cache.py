@@ -1,6 +1,7 @@
 """Results kept between changes: reused until the change counter moves; never kept when
 made from a replica that may lack the newest change."""
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -96,3 +97,80 @@ async def test_a_result_of_some_days_counts_outlives_changes_to_other_days() -> 
     changes.move_on(may_day)  # after its end
     assert await kept(cache, "open", make, lambda _: 8, days=(None, date(2026, 5, 1))) == 8
     assert made == [1, 1, 4, 5, 6, 7, 8]
+
+
+async def test_a_result_that_can_be_amended_is_amended_for_changes_to_its_days() -> None:
+    changes = Counter()
+    cache = ResultCache(changes)
+    calls = []
+
+    async def make() -> str:
+        calls.append(("made", changes.version))
+        return f"made at {changes.version}"
+
+    async def amend(held: str, moved: tuple) -> str:
+        calls.append(("amended", held, moved))
+        return f"{held}, amended at {changes.version}"
+
+    november = (date(2026, 11, 1), date(2026, 12, 1))
+    first, second = (date(2026, 11, 3), date(2026, 11, 3)), (date(2026, 11, 9), date(2026, 11, 12))
+    ask = lambda: kept(cache, "nov", make, len, days=november, amend=amend)  # noqa: E731
+    assert await ask() == "made at 1"
+    changes.move_on(first)
+    changes.move_on((date(2026, 12, 6), date(2026, 12, 6)))  # another day: nothing to amend
+    changes.move_on(second)
+    assert await ask() == "made at 1, amended at 4"
+    assert await ask() == "made at 1, amended at 4"  # kept, amended
+    changes.move_on()  # days not known: made again
+    assert await ask() == "made at 5"
+    assert calls == [("made", 1), ("amended", "made at 1", (first, second)), ("made", 5)]
+
+
+async def test_a_result_made_while_things_changed_is_kept_to_amend_or_to_serve() -> None:
+    changes = Counter()
+    cache = ResultCache(changes)
+    november = (date(2026, 11, 1), date(2026, 12, 1))
+    made_at = cache.keep_version()
+    changes.move_on((date(2026, 12, 6), date(2026, 12, 6)))  # not its days
+    cache.put("other days", made_at, "kept", 8, days=november)
+    assert cache.get("other days") == "kept"
+    changes.move_on((date(2026, 11, 5), date(2026, 11, 5)))
+    made_at = changes.version - 1  # made before that change
+    cache.put("amendable", made_at, "to amend", 8, days=november, amendable=True)
+    cache.put("not amendable", made_at, "dropped", 8, days=november)
+    cache.put("no days", made_at, "dropped", 8)
+    assert cache.get("amendable") is None
+    assert cache.to_amend("amendable") == ("to amend", ((date(2026, 11, 5), date(2026, 11, 5)),))
+    assert cache.to_amend("not amendable") is None and cache.get("not amendable") is None
+    assert cache.get("no days") is None
+    changes.move_on()  # days not known: nothing made before is kept
+    cache.put("amendable", changes.version - 1, "lost", 8, days=november, amendable=True)
+    assert cache.to_amend("amendable") is None and cache.get("amendable") is None
+
+
+async def test_a_result_made_again_in_the_background_takes_the_place_of_the_kept_one() -> None:
+    changes = Counter()
+    cache = ResultCache(changes)
+    gate = asyncio.Event()
+    made = []
+
+    async def make_again() -> str:
+        made.append(changes.version)
+        await gate.wait()
+        return "made again"
+
+    cache.put("k", cache.keep_version(), "kept", 8)
+    cache.remake_later("k", make_again, len)
+    cache.remake_later("k", make_again, len)  # once at a time
+    await asyncio.sleep(0)
+    assert cache.get("k") == "kept"
+    gate.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert cache.get("k") == "made again" and made == [1]
+    # Stopped with the cache: nothing left running.
+    gate.clear()
+    cache.remake_later("k", make_again, len)
+    await asyncio.sleep(0)
+    await cache.close()
+    assert cache.get("k") == "made again" and made == [1, 1]

@@ -16,7 +16,7 @@ from geo_service.store import hexes
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.models import ROLLUP_RESOLUTIONS
 from geo_service.store.visibility import SERVICE, Caller
-from geo_service.store.windows import split
+from geo_service.store.windows import pieces_touched, split
 from tests.conftest import as_owner
 from tests.factories import feature
 
@@ -276,3 +276,30 @@ async def test_sums_kept_per_month_and_day_amended_after_writes_equal_those_read
             kept.counts,
             kept.apprehended,
         )
+
+
+def test_the_months_and_days_a_change_reaches():
+    parts = split(datetime(2025, 12, 10, 7, 30, tzinfo=UTC), datetime(2026, 10, 20, 13, tzinfo=UTC))
+    d = lambda *ymd: datetime(*ymd, tzinfo=UTC).date()  # noqa: E731
+    # Whole days 2025-12-11 to 12-31, months 2026-01 to 09, days 2026-10-01 to 10-19.
+    assert pieces_touched(parts, [(d(2026, 3, 5), d(2026, 3, 5))], 16) == [("m", d(2026, 3, 1))]
+    assert pieces_touched(parts, [(d(2025, 12, 30), d(2026, 2, 2))], 16) == [
+        ("d", d(2025, 12, 30)),
+        ("d", d(2025, 12, 31)),
+        ("m", d(2026, 1, 1)),
+        ("m", d(2026, 2, 1)),
+    ]
+    assert pieces_touched(parts, [(d(2026, 10, 19), d(2026, 10, 25))], 16) == [
+        ("d", d(2026, 10, 19))
+    ]
+    assert pieces_touched(parts, [(d(2025, 1, 1), d(2025, 12, 10))], 16) == []  # before it
+    assert pieces_touched(parts, [(d(2025, 12, 1), d(2026, 1, 1))], 30) == [
+        *(("d", d(2025, 12, day)) for day in range(11, 32)),
+        ("m", d(2026, 1, 1)),
+    ]
+    assert pieces_touched(parts, [(d(2025, 12, 11), d(2025, 12, 31))], 16) is None  # too many
+    # Open on one side: the months before its end.
+    open_start = split(None, datetime(2026, 3, 2, tzinfo=UTC))
+    assert pieces_touched(open_start, [(d(2019, 7, 4), d(2019, 7, 4))], 16) == [
+        ("m", d(2019, 7, 1))
+    ]
