@@ -56,6 +56,8 @@ class ResultCache:
         self._bytes = 0
         self._held_version: int | None = None
         self._remaking: dict[Hashable, asyncio.Task[None]] = {}
+        self._one_at_a_time = asyncio.Lock()
+        self._closed = False
 
     def version(self) -> int | None:
         """The counter to make a tile under (read before making it), or None: keep nothing."""
@@ -105,7 +107,9 @@ class ResultCache:
         version = self.version()
         as_of = READ_AS_OF.get()
         if version is not None and as_of is not None and as_of < version:
-            return as_of  # put() will refuse it: the replica may lack the newest change
+            # The replica may lack the changes since: put() keeps the result only if it is
+            # known that they moved none of its days (or it can be amended for them).
+            return as_of
         return version
 
     def put(
@@ -150,26 +154,32 @@ class ResultCache:
         days: DateRange | None = None,
         amendable: bool = False,
     ) -> None:
-        """Make `key`'s result again in the background (once at a time), to keep in place of
-        the one kept if nothing changed meanwhile: a form of it that costs more to make and
-        less to amend, once it is in use."""
-        if key in self._remaking:
-            return
+        """Make `key`'s result again in the background, to keep in place of the one kept (as
+        one to amend, if things changed meanwhile): a form of it that costs more to make and
+        less to amend, once it is in use. One such result is made at a time: others wait
+        their turn, and one already waiting is not asked for twice."""
         version = self.keep_version()
+        if key in self._remaking or self._closed or version is None:
+            return
 
         async def remake() -> None:
-            try:
+            async with self._one_at_a_time:
                 value = await make()
-                self.put(key, version, value, size(value), days, amendable)
-            except Exception:
-                log.exception("making %r again", key)
-            finally:
-                del self._remaking[key]
+            self.put(key, version, value, size(value), days, amendable)
 
-        self._remaking[key] = asyncio.create_task(remake())
+        task = asyncio.create_task(remake())
+        self._remaking[key] = task
+        task.add_done_callback(lambda done: self._remade(key, done))
+
+    def _remade(self, key: Hashable, task: "asyncio.Task[None]") -> None:
+        if self._remaking.get(key) is task:
+            del self._remaking[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("making %r again", key, exc_info=task.exception())
 
     async def close(self) -> None:
-        """Stop making anything in the background."""
+        """Stop making anything in the background, now and from now on."""
+        self._closed = True
         tasks = list(self._remaking.values())
         for task in tasks:
             task.cancel()

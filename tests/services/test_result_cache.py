@@ -168,9 +168,72 @@ async def test_a_result_made_again_in_the_background_takes_the_place_of_the_kept
     for _ in range(10):
         await asyncio.sleep(0)
     assert cache.get("k") == "made again" and made == [1]
-    # Stopped with the cache: nothing left running.
+    # Stopped with the cache: nothing left running, nothing started after.
     gate.clear()
     cache.remake_later("k", make_again, len)
     await asyncio.sleep(0)
     await cache.close()
+    cache.remake_later("k", make_again, len)
+    gate.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
     assert cache.get("k") == "made again" and made == [1, 1]
+
+
+async def test_background_remakes_run_one_at_a_time() -> None:
+    changes = Counter()
+    cache = ResultCache(changes)
+    running, most = 0, 0
+
+    def make_again(name: str):
+        async def make() -> str:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0.01)
+            running -= 1
+            return name
+
+        return make
+
+    for name in ("a", "b", "c"):
+        cache.remake_later(name, make_again(name), len)
+    for _ in range(50):
+        if all(cache.get(k) for k in "abc"):
+            break
+        await asyncio.sleep(0.01)
+    assert [cache.get(k) for k in "abc"] == ["a", "b", "c"] and most == 1
+
+
+async def test_a_change_during_an_amendment_leaves_it_to_amend_again() -> None:
+    changes = Counter()
+    cache = ResultCache(changes)
+    november = (date(2026, 11, 1), date(2026, 12, 1))
+    first, second = (date(2026, 11, 3), date(2026, 11, 3)), (date(2026, 11, 20), date(2026, 11, 20))
+    seen = []
+
+    async def make() -> str:
+        return "made"
+
+    async def amend(held: str, moved: tuple) -> str:
+        seen.append(moved)
+        if len(seen) == 1:
+            changes.move_on(second)  # committed while this amendment reads
+        return f"{held} +{len(moved)}"
+
+    ask = lambda: kept(cache, "nov", make, len, days=november, amend=amend)  # noqa: E731
+    assert await ask() == "made"
+    changes.move_on(first)
+    assert await ask() == "made +1"  # served, but kept only as one still to amend
+    assert await ask() == "made +1 +1"
+    assert await ask() == "made +1 +1"
+    assert seen == [(first,), (second,)]
+    # Read from a replica holding changes up to an older count: kept to amend for the rest.
+    changes.move_on(first)
+    token = READ_AS_OF.set(changes.version - 1)
+    try:
+        assert await ask() == "made +1 +1 +1"
+    finally:
+        READ_AS_OF.reset(token)
+    assert await ask() == "made +1 +1 +1 +1"
+    assert seen[-2:] == [(first,), (first,)]

@@ -232,11 +232,12 @@ async def test_sums_kept_per_month_and_day_amended_after_writes_equal_those_read
                 first,
                 [first.occurred_at],
             ),
-            # Moved to another month and day (out of one piece, into another).
+            # Moved 4 days back (out of one piece into another: another day, maybe another
+            # month).
             (
                 "UPDATE incidents SET occurred_at = :to WHERE id = :id",
                 middle,
-                [middle.occurred_at, last.occurred_at],
+                [middle.occurred_at - timedelta(days=4), middle.occurred_at],
             ),
             # One of its groups of apprehended persons, more of them, of another nationality.
             (
@@ -254,8 +255,12 @@ async def test_sums_kept_per_month_and_day_amended_after_writes_equal_those_read
         changed = 0
         for statement, row, moved_at in writes:
             async with stored.begin() as conn:
-                await conn.execute(text(statement), {"id": row.id, "to": last.occurred_at})
-            moved = [(day(t), day(t)) for t in moved_at]
+                to = middle.occurred_at - timedelta(days=4)
+                await conn.execute(text(statement), {"id": row.id, "to": to})
+            # As the change's notice names them: its first and last day.
+            moved = [(day(min(moved_at)), day(max(moved_at)))]
+            touched = pieces_touched(split(where.start, where.end), moved, 16)
+            assert touched
             amended = await hexes.amend(stored, caller, where, 6, kept, moved)
             again = await hexes.tally(stored, caller, where, 6, "whole", pieces=True)
             assert amended is not kept and amended.pieces is not None and again.pieces is not None
@@ -266,7 +271,7 @@ async def test_sums_kept_per_month_and_day_amended_after_writes_equal_those_read
             assert pieces(amended) == pieces(again)
             # Only the months and days moved were read again.
             same = [k for k in kept.pieces if amended.pieces.get(k) is kept.pieces[k]]
-            assert len(same) >= len(kept.pieces) - 2 * len(moved)
+            assert same == [k for k in kept.pieces if k not in touched]
             kept = amended
         assert changed >= 2
         # Changes reaching more months and days than are worth amending: all read again.
