@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -27,9 +28,13 @@ from geo_service.store.visibility import Caller
 
 MIN_PASSWORD = 12
 HASHER = PasswordHasher()
-# Checked when no such user exists, so that a wrong name costs the same time as a wrong
-# password.
-_NOBODY = HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _nobody() -> str:
+    """Checked when no such user exists, so that a wrong name costs the same time as a wrong
+    password (made on first use: a hash costs what a command line's start would notice)."""
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 def digest(secret: str) -> bytes:
@@ -182,7 +187,7 @@ async def log_in(
         user = await store.user_named(conn, username)
         stored = user.password_hash if user is not None and user.disabled_at is None else None
         try:
-            HASHER.verify(stored or _NOBODY, password)
+            HASHER.verify(stored or _nobody(), password)
             ok = stored is not None
         except (VerificationError, InvalidHashError):
             ok = False
