@@ -522,34 +522,39 @@ class Tally:
 
     def replaced(self, touched: Sequence[Piece], fresh: dict[Piece, "Tally"]) -> "Tally":
         """Its sums with the pieces `touched` replaced by `fresh` (those of them read again
-        that hold any sums): only the cells they hold are worked out again."""
+        that hold any sums): only the cells whose sums changed are worked out again."""
         if self.pieces is None:
             raise ValueError("only sums kept with their pieces can be amended")
         counts = dict(self.counts)
         apprehended = dict(self.apprehended)
-        copied: set[int] = set()
+        # The cells whose sums the pieces read again changed (an edit moves a cell or two of
+        # the hundreds a day holds).
         changed: set[int] = set()
-
-        def add(piece: Tally, sign: int) -> None:
-            for cell, row in piece.counts.items():
-                held = counts.get(cell)
+        none = Tally({}, {})
+        for piece in touched:
+            old, new = self.pieces.get(piece, none), fresh.get(piece, none)
+            for cell in old.counts.keys() | new.counts.keys():
+                before, after = old.counts.get(cell), new.counts.get(cell)
+                if before == after:
+                    continue
+                zeros = (0,) * len(before or after or ())
                 counts[cell] = tuple(
-                    a + sign * b for a, b in zip(held or (0,) * len(row), row, strict=True)
+                    held - b + a
+                    for held, b, a in zip(
+                        counts.get(cell, zeros), before or zeros, after or zeros, strict=True
+                    )
                 )
                 changed.add(cell)
-            for cell, by in piece.apprehended.items():
-                if cell not in copied:
-                    apprehended[cell] = dict(apprehended.get(cell, {}))
-                    copied.add(cell)
-                into = apprehended[cell]
-                for nationality, persons in by.items():
-                    into[nationality] = into.get(nationality, 0) + sign * persons
+            for cell in old.apprehended.keys() | new.apprehended.keys():
+                was, now = old.apprehended.get(cell, {}), new.apprehended.get(cell, {})
+                if was == now:
+                    continue
+                into = apprehended[cell] = dict(apprehended.get(cell, {}))
+                for nationality in was.keys() | now.keys():
+                    into[nationality] = (
+                        into.get(nationality, 0) - was.get(nationality, 0) + now.get(nationality, 0)
+                    )
                 changed.add(cell)
-
-        for piece in (self.pieces[k] for k in touched if k in self.pieces):
-            add(piece, -1)
-        for piece in fresh.values():
-            add(piece, 1)
         for cell in changed:
             if not any(counts.get(cell, ())):
                 counts.pop(cell, None)
@@ -568,7 +573,8 @@ class Tally:
                     cells[cell] = counted
                 else:
                     cells.pop(cell, None)
-            amended._cells[key] = dict(sorted(cells.items()))
+            in_order = all(cell in mine for cell in changed)
+            amended._cells[key] = cells if in_order else dict(sorted(cells.items()))
         return amended
 
 
