@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from geo_service.services.result_cache import Moved, ResultCache, kept
 from geo_service.store import hexes
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.visibility import Caller
-from geo_service.store.windows import split, whole_span
+from geo_service.store.windows import RawRange, Split, split, whole_span
 
 RESOLUTIONS = range(5, 10)
 MAX_CELLS = 5_000_000
@@ -84,7 +85,7 @@ async def _every_cell(
             days=days,
             amend=amend,
         ),
-        hexes.tally(engine, caller, where, resolution, "edges"),
+        _edges(engine, caller, where, resolution, cache, parts),
     )
     if unpieced and whole.pieces is None:
         # Its days change: worth keeping per month and day as well (several times the
@@ -100,6 +101,55 @@ async def _every_cell(
             amendable=True,
         )
     return whole.cells(list(where.categories) or list(hexes.CATEGORIES), plus=edges), whole.derived
+
+
+# One microsecond: the resolution of the stored times (a range after an instant starts there).
+_INSTANT = timedelta(microseconds=1)
+
+
+async def _edges(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    cache: ResultCache,
+    parts: Split,
+) -> hexes.Tally:
+    """The sums of the window's partial days, each kept in `cache` by the midnight it ends or
+    starts at until a change moves the counts of its day: a window moved on by seconds reads
+    only the seconds each edge moved by (taken away at its start, added at its end), and one
+    asked right after a live report (today's) reads its last partial day again."""
+    apart = hexes.whole_of(where)[0]
+    version = cache.keep_version()
+    ranges: list[RawRange] = []
+    plans = []
+    for r in parts.raw:
+        first = not r.end_inclusive  # [start, midnight) or [midnight, end]
+        midnight, moving = (r.end, r.start) if first else (r.start, r.end)
+        assert midnight is not None and moving is not None
+        day = (midnight - timedelta(days=1)).date() if first else midnight.date()
+        key = ("hexes-edge", caller, resolution, apart, first, midnight)
+        held = cache.get(key)
+        steps = []  # (index of a range read, sign: 0 for the whole edge)
+        if held is None:
+            steps.append((len(ranges), 0))
+            ranges.append(r)
+        elif held[0] != moving:
+            lo, hi = sorted((held[0], moving))
+            grows = (moving < held[0]) if first else (moving > held[0])
+            steps.append((len(ranges), 1 if grows else -1))
+            ranges.append(RawRange(lo, hi, False) if first else RawRange(lo + _INSTANT, hi, True))
+        plans.append((key, day, moving, held, steps))
+    read = await hexes.tally_ranges(engine, caller, where, resolution, ranges)
+    total = hexes.Tally({}, {})
+    for key, day, moving, held, steps in plans:
+        edge = held[1] if held is not None else hexes.Tally({}, {})
+        for i, sign in steps:
+            edge = read[i] if sign == 0 else edge.plus(read[i], sign)
+        if steps:
+            cache.put(key, version, (moving, edge), edge.size, (day, day + timedelta(days=1)))
+        total = total.plus(edge)
+    return total
 
 
 async def _like(making: Awaitable[hexes.Tally], held: hexes.Tally) -> hexes.Tally:

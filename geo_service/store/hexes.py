@@ -513,6 +513,28 @@ class Tally:
                 out[cell] = counted
         return [out[cell] for cell in sorted(out)]
 
+    def plus(self, other: "Tally", sign: int = 1) -> "Tally":
+        """Its sums with `other`'s added (or, `sign` -1, taken away): a new tally."""
+        counts = dict(self.counts)
+        for cell, row in other.counts.items():
+            held = counts.get(cell, (0,) * len(row))
+            summed = tuple(a + sign * b for a, b in zip(held, row, strict=True))
+            if any(summed):
+                counts[cell] = summed
+            else:
+                counts.pop(cell, None)
+        apprehended = dict(self.apprehended)
+        for cell, by in other.apprehended.items():
+            into = dict(apprehended.get(cell, {}))
+            for nationality, persons in by.items():
+                into[nationality] = into.get(nationality, 0) + sign * persons
+            into = {k: n for k, n in into.items() if n}
+            if into:
+                apprehended[cell] = into
+            else:
+                apprehended.pop(cell, None)
+        return Tally(counts, apprehended)
+
     def like(self, other: "Tally") -> "Tally":
         """Itself, with what was worked out of `other`'s cells when they hold the same sums."""
         if self.counts == other.counts and self.apprehended == other.apprehended:
@@ -741,6 +763,75 @@ async def _read_pieces(
         piece.apprehended.setdefault(cell, {})[nationality] = persons
     del pieces[(None, None)]
     return replace(whole, pieces=pieces)
+
+
+def _range_sums(
+    caller: Caller, where: IncidentFilter, resolution: int, ranges: Sequence[RawRange]
+) -> tuple[Any, Any]:
+    """Per range of `ranges` (its index first, `range`) and cell, the counts of the chosen
+    categories and the persons involved; and per range, cell and nationality the persons
+    apprehended: the sums `tally` gives, of each range apart (read from the incidents)."""
+    c = incidents.c
+    cell = c[f"h3_res{resolution}"]
+    chosen = list(where.categories) or list(CATEGORIES)
+    apart = replace(where, start=None, end=None)
+    counts, nationalities = [], []
+    for i, r in enumerate(ranges):
+        counted = matching(
+            visible_incidents(
+                caller,
+                literal(i, Integer).label("range"),
+                cell.label("cell"),
+                *(func.count().filter(c.category == k).cast(Integer) for k in chosen),
+                func.sum(c.persons_involved).cast(Integer),
+            ),
+            apart,
+        )
+        counts.append(counted.where(_raw_time(c.occurred_at, r, i)).group_by(cell))
+        persons = func.sum(apprehensions.c.persons).cast(Integer)
+        grouped = matching(
+            visible_incidents(
+                caller,
+                literal(i, Integer).label("range"),
+                cell.label("cell"),
+                apprehensions.c.nationality,
+                persons,
+            ),
+            apart,
+        ).join(apprehensions, apprehensions.c.incident_id == c.id)
+        nationalities.append(
+            grouped.where(_raw_time(c.occurred_at, r, i))
+            .group_by(cell, apprehensions.c.nationality)
+            .having(persons > 0)
+        )
+    return union_all(*counts), union_all(*nationalities)
+
+
+async def tally_ranges(
+    engine: AsyncEngine,
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    ranges: Sequence[RawRange],
+) -> list[Tally]:
+    """The sums per cell of each of `ranges` (instants of one day or less: the partial days
+    of windows, or what a window moved on by) under `where`'s filter but its time, as
+    `tally` gives them: two statements side by side, whatever the number of ranges."""
+    if not ranges:
+        return []
+    parts = Split(raw=list(ranges))
+    at = ("ranges", replace(where, start=None, end=None), resolution, caller, _time_shape(parts))
+    counts, nationalities = _REUSED.get(at, lambda: _range_sums(caller, where, resolution, ranges))
+    times = _time_values(parts)
+    counted, per_nationality = await asyncio.gather(
+        _tuples(engine, counts, times), _tuples(engine, nationalities, times)
+    )
+    out = [Tally({}, {}) for _ in ranges]
+    for i, cell, *row in counted:
+        out[i].counts[cell] = tuple(row)
+    for i, cell, nationality, persons in per_nationality:
+        out[i].apprehended.setdefault(cell, {})[nationality] = persons
+    return out
 
 
 STEPS = {"daily": "1 day", "weekly": "7 days", "monthly": "1 month"}

@@ -2,28 +2,10 @@
 made from a replica that may lack the newest change."""
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import date
 
 from geo_service.services.result_cache import READ_AS_OF, ResultCache, kept
-
-
-@dataclass
-class Counter:
-    version: int = 1
-    listening: bool = True
-    # What each move of the version moved: the days of kept counts, () none, None not known.
-    moves: dict[int, tuple | None] = field(default_factory=dict)
-
-    def move_on(self, moved: tuple | None = None) -> None:
-        self.version += 1
-        self.moves[self.version] = moved
-
-    def moved_since(self, version: int) -> list[tuple[date, date]] | None:
-        since = [m for v, m in self.moves.items() if v > version]
-        if len(since) < self.version - version or None in since:
-            return None
-        return [m for m in since if m]
+from tests.factories import ChangeCounter as Counter
 
 
 async def test_a_result_is_reused_until_something_changes() -> None:

@@ -4,21 +4,23 @@ aggregates read from the incidents alone, for windows of any alignment."""
 
 import random
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from geo_service import domain
 from geo_service.services import bulk_import, synthetic
+from geo_service.services import hexes as hex_service
 from geo_service.services.readers import Table
+from geo_service.services.result_cache import ResultCache
 from geo_service.store import hexes
 from geo_service.store.incidents import IncidentFilter
 from geo_service.store.models import ROLLUP_RESOLUTIONS
 from geo_service.store.visibility import SERVICE, Caller
 from geo_service.store.windows import pieces_touched, split
 from tests.conftest import as_owner
-from tests.factories import feature
+from tests.factories import ChangeCounter, feature
 
 URL = "/api/v1/incidents"
 
@@ -308,3 +310,68 @@ def test_the_months_and_days_a_change_reaches():
     assert pieces_touched(open_start, [(d(2019, 7, 4), d(2019, 7, 4))], 16) == [
         ("m", d(2019, 7, 1))
     ]
+
+
+async def test_windows_moved_either_way_and_changes_at_their_edges_count_as_incidents_alone(
+    stored, geography
+):
+    """Corridor hexagons of a window moved on and back by minutes and hours (its partial
+    days kept and moved by what it moved: taken away at its start, added at its end), and
+    after writes on the days of its edges, equal those read from the incidents alone."""
+    changes = ChangeCounter()
+    cache = ResultCache(changes)
+    caller = Caller(agency="BIH_BP", role="analyst")
+
+    async def both(start: datetime, end: datetime, categories: tuple[str, ...] = ()) -> int:
+        where = IncidentFilter(start=start, end=end, categories=categories)
+        ask = dict(limit=100_000, cursor=None, corridor=True)
+        kept = await hex_service.hex_page(stored, caller, geography, where, 6, cache=cache, **ask)
+        alone = await hex_service.hex_page(stored, caller, geography, where, 6, **ask)
+        assert kept.features == alone.features, (start, end, categories)
+        return sum(f["properties"]["incidents"] for f in kept.features)
+
+    base = datetime(2026, 8, 3, 7, 30, 15, tzinfo=UTC)
+    span = timedelta(days=40, hours=5)
+    # Copies of a corridor incident the caller sees, on the days of the windows' edges (two
+    # at the very instants some windows start and end at).
+    copy = (
+        "INSERT INTO incidents (agency, external_ref, category, occurred_at, geom, "
+        "persons_involved, sharing, country, border_pair, border_section, "
+        "distance_to_border_m, h3_res5, h3_res6, h3_res7, h3_res8, h3_res9, h3_res10, "
+        "submission_sha256) SELECT agency, :ref, category, :at, geom, persons_involved, "
+        "sharing, country, border_pair, border_section, distance_to_border_m, h3_res5, "
+        "h3_res6, h3_res7, h3_res8, h3_res9, h3_res10, submission_sha256 FROM incidents "
+        "WHERE sharing = 'pcc' AND border_section IS NOT NULL ORDER BY id LIMIT 1"
+    )
+    edges = [base + timedelta(minutes=m) for m in (3, 20, 60, 96, 150, 400, 500)]
+    edges += [base + span + timedelta(minutes=m) for m in (-200, -30, 2, 50, 160, 500)]
+    async with stored.begin() as conn:
+        for i, at in enumerate(edges):
+            await conn.execute(text(copy), {"ref": f"EDGE-{i}", "at": at})
+    seen = set()
+    for minutes in (0, 7, 50, 180, 95, 96, 30, 600, 420):  # on and back
+        start = base + timedelta(minutes=minutes)
+        seen.add(await both(start, start + span))
+        assert await both(start, start + span, ("unauthorised_crossing",)) >= 0
+    assert len(seen) >= 3  # the windows held different incidents
+    # Writes on the days of its edges: a report at its end, another category at its start.
+    start, end = base + timedelta(minutes=420), base + timedelta(minutes=420) + span
+    before = await both(start, end)
+    midnight = datetime.combine(start.date(), time(), UTC) + timedelta(days=1)
+    async with stored.begin() as conn:
+        await conn.execute(text(copy), {"ref": "EDGE-LIVE", "at": end - timedelta(minutes=5)})
+        moved = await conn.execute(
+            text(
+                "UPDATE incidents SET category = CASE category WHEN 'crisis' THEN 'other_crime' "
+                "ELSE 'crisis' END WHERE id = "
+                "(SELECT id FROM incidents WHERE occurred_at >= :start AND occurred_at < "
+                ":midnight AND external_ref LIKE 'EDGE-%' ORDER BY occurred_at LIMIT 1) "
+                "RETURNING occurred_at"
+            ),
+            {"start": start, "midnight": midnight},
+        )
+        assert moved.first() is not None
+    changes.move_on((end.date(), end.date()))
+    changes.move_on((start.date(), start.date()))
+    after = await both(start + timedelta(seconds=1), end + timedelta(seconds=1))
+    assert after == before + 1
