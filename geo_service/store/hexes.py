@@ -447,6 +447,10 @@ class Tally:
     )
     # What its users make of its cells, kept as long as it is (their own keys and values).
     derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The last sums added to it (per list of categories), with the cells they gave.
+    _with_plus: dict[tuple[str, ...], tuple["Tally", dict[int, "CellCount"]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     pieces: dict[Piece, "Tally"] | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -486,7 +490,8 @@ class Tally:
     def cells(self, chosen: Sequence[str], plus: "Tally | None" = None) -> list["CellCount"]:
         """Per cell with incidents, in cell order, as `per_cell` gives them (`chosen`: the
         categories, in the order of the counts), with the sums of `plus` added: only the
-        cells `plus` holds are worked out again."""
+        cells whose sums in `plus` differ from those of the `plus` asked with last are worked
+        out again (a window moved on by seconds moves a few cells of its edges)."""
         key = tuple(chosen)
         mine = self._cells.get(key)
         if mine is None:
@@ -498,20 +503,35 @@ class Tally:
             self._cells[key] = mine
         if plus is None or not plus.counts:
             return list(mine.values())
-        out = dict(mine)
-        for cell, row in plus.counts.items():
-            held = self.counts.get(cell)
-            by = self.apprehended.get(cell)
-            more = plus.apprehended.get(cell)
-            if more:
-                by = dict(by or {})
-                for nationality, persons in more.items():
-                    by[nationality] = by.get(nationality, 0) + persons
-            total_row = row if held is None else tuple(map(operator.add, held, row))
-            counted = self._cell(cell, total_row, by, chosen)
-            if counted is not None:
+        last = self._with_plus.get(key)
+        before, out = (Tally({}, {}), dict(mine)) if last is None else (last[0], dict(last[1]))
+        in_order = True
+        for cell in before.counts.keys() | plus.counts.keys():
+            row, more = plus.counts.get(cell), plus.apprehended.get(cell)
+            if last is not None and (row, more) == (
+                before.counts.get(cell),
+                before.apprehended.get(cell),
+            ):
+                continue
+            counted = mine.get(cell)
+            if row is not None:
+                held = self.counts.get(cell)
+                by = self.apprehended.get(cell)
+                if more:
+                    by = dict(by or {})
+                    for nationality, persons in more.items():
+                        by[nationality] = by.get(nationality, 0) + persons
+                total_row = row if held is None else tuple(map(operator.add, held, row))
+                counted = self._cell(cell, total_row, by, chosen)
+            if counted is None:
+                out.pop(cell, None)
+            else:
+                in_order = in_order and cell in out
                 out[cell] = counted
-        return [out[cell] for cell in sorted(out)]
+        if not in_order:
+            out = dict(sorted(out.items()))
+        self._with_plus[key] = (plus, out)
+        return list(out.values())
 
     def plus(self, other: "Tally", sign: int = 1) -> "Tally":
         """Its sums with `other`'s added (or, `sign` -1, taken away): a new tally."""

@@ -375,3 +375,30 @@ async def test_windows_moved_either_way_and_changes_at_their_edges_count_as_inci
     changes.move_on((start.date(), start.date()))
     after = await both(start + timedelta(seconds=1), end + timedelta(seconds=1))
     assert after == before + 1
+
+
+def test_a_kept_sum_plus_changing_edges_gives_the_cells_a_fresh_sum_does():
+    """The cells of kept sums plus a window's edges, worked out again only where the edges'
+    sums changed since the last ones added, equal those worked out afresh."""
+    rng = random.Random(5)
+    chosen = ["unauthorised_crossing", "drug_smuggling"]
+    nationalities = ["AFG", "MAR", "SYR", "PAK"]
+
+    def sums(cells: list[int], rate: float) -> hexes.Tally:
+        counts, apprehended = {}, {}
+        for cell in cells:
+            if rng.random() < rate:
+                counts[cell] = (rng.randrange(3), rng.randrange(1, 3), rng.randrange(9))
+                if rng.random() < 0.5:
+                    apprehended[cell] = {
+                        n: rng.randrange(1, 5) for n in rng.sample(nationalities, 2)
+                    }
+        return hexes.Tally(counts, apprehended)
+
+    cells = list(range(100, 160))
+    kept = sums(cells, 0.6)
+    for _ in range(40):
+        edges = sums(cells + list(range(200, 210)), 0.3)
+        fresh = hexes.Tally(dict(kept.counts), dict(kept.apprehended))
+        assert kept.cells(chosen, plus=edges) == fresh.cells(chosen, plus=edges)
+    assert kept.cells(chosen) == hexes.Tally(kept.counts, kept.apprehended).cells(chosen)
