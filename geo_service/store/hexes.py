@@ -513,16 +513,7 @@ class Tally:
                 before.apprehended.get(cell),
             ):
                 continue
-            counted = mine.get(cell)
-            if row is not None:
-                held = self.counts.get(cell)
-                by = self.apprehended.get(cell)
-                if more:
-                    by = dict(by or {})
-                    for nationality, persons in more.items():
-                        by[nationality] = by.get(nationality, 0) + persons
-                total_row = row if held is None else tuple(map(operator.add, held, row))
-                counted = self._cell(cell, total_row, by, chosen)
+            counted = mine.get(cell) if row is None else self._with(cell, plus, chosen)
             if counted is None:
                 out.pop(cell, None)
             else:
@@ -532,6 +523,18 @@ class Tally:
             out = dict(sorted(out.items()))
         self._with_plus[key] = (plus, out)
         return list(out.values())
+
+    def _with(self, cell: int, plus: "Tally", chosen: Sequence[str]) -> "CellCount | None":
+        """`cell` as its sums and those of `plus` (which holds it) give it."""
+        row, more = plus.counts[cell], plus.apprehended.get(cell)
+        held = self.counts.get(cell)
+        by = self.apprehended.get(cell)
+        if more:
+            by = dict(by or {})
+            for nationality, persons in more.items():
+                by[nationality] = by.get(nationality, 0) + persons
+        total_row = row if held is None else tuple(map(operator.add, held, row))
+        return self._cell(cell, total_row, by, chosen)
 
     def plus(self, other: "Tally", sign: int = 1) -> "Tally":
         """Its sums with `other`'s added (or, `sign` -1, taken away): a new tally."""
@@ -617,6 +620,20 @@ class Tally:
                     cells.pop(cell, None)
             in_order = all(cell in mine for cell in changed)
             amended._cells[key] = cells if in_order else dict(sorted(cells.items()))
+        # And with the last edges added, the same way.
+        for key, (edges, out) in self._with_plus.items():
+            cells = dict(out)
+            for cell in changed:
+                if cell in edges.counts:
+                    counted = amended._with(cell, edges, key)
+                else:
+                    counted = amended._cells.get(key, {}).get(cell)
+                if counted:
+                    cells[cell] = counted
+                else:
+                    cells.pop(cell, None)
+            in_order = all(cell in out for cell in changed)
+            amended._with_plus[key] = (edges, cells if in_order else dict(sorted(cells.items())))
         return amended
 
 

@@ -255,7 +255,14 @@ async def test_sums_kept_per_month_and_day_amended_after_writes_equal_those_read
             ("UPDATE incidents SET deleted_at = now() WHERE id = :id", first, [first.occurred_at]),
         ]
         changed = 0
+        # Sums of edges (every other kept cell, one more), added before each change.
+        width = len(categories) + 1
+        edges = hexes.Tally(
+            {cell: (1,) * width for cell in sorted(kept.counts)[::2]} | {1: (1,) * width},
+            {cell: {"AFG": 1} for cell in sorted(kept.counts)[::4]},
+        )
         for statement, row, moved_at in writes:
+            kept.cells(categories, plus=edges)
             async with stored.begin() as conn:
                 to = middle.occurred_at - timedelta(days=4)
                 await conn.execute(text(statement), {"id": row.id, "to": to})
@@ -268,6 +275,7 @@ async def test_sums_kept_per_month_and_day_amended_after_writes_equal_those_read
             assert amended is not kept and amended.pieces is not None and again.pieces is not None
             assert (amended.counts, amended.apprehended) == (again.counts, again.apprehended)
             assert amended.cells(categories) == again.cells(categories)
+            assert amended.cells(categories, plus=edges) == again.cells(categories, plus=edges)
             changed += amended.cells(categories) != kept.cells(categories)
             pieces = lambda t: {k: (p.counts, p.apprehended) for k, p in t.pieces.items()}  # noqa: E731
             assert pieces(amended) == pieces(again)
