@@ -69,28 +69,30 @@ async def _every_cell(
         return await hexes.per_cell(engine, caller, where, resolution, limit=MAX_CELLS), {}
     key = ("hexes-whole", caller, resolution, *hexes.whole_of(where))
     days = whole_span(parts)
-    unpieced = []
+    made = []
+
+    def make() -> Awaitable[hexes.Tally]:
+        made.append(key)
+        return hexes.tally(engine, caller, where, resolution, "whole")
 
     async def amend(held: hexes.Tally, moved: tuple[Moved, ...]) -> hexes.Tally:
-        if held.pieces is None:
-            unpieced.append(held)
         return await hexes.amend(engine, caller, where, resolution, held, moved)
 
     whole, edges = await asyncio.gather(
         kept(
             cache,
             key,
-            lambda: hexes.tally(engine, caller, where, resolution, "whole"),
+            make,
             lambda t: t.size,
             days=days,
             amend=amend,
         ),
         _edges(engine, caller, where, resolution, cache, parts),
     )
-    if unpieced and whole.pieces is None:
-        # Its days change: worth keeping per month and day as well (several times the
-        # memory, twice the reading), so that the next change reads only its days again.
-        # Made beside the requests.
+    if not made and whole.pieces is None:
+        # In use again (or changed): worth keeping per month and day as well (several times
+        # the memory and the reading), so that a change reads only its days again. Made
+        # beside the requests.
         cache.remake_later(
             key,
             lambda: _like(

@@ -361,6 +361,8 @@ async def _tuples(
 
 
 ROOMY_WORK_MEM = "64MB"
+# Rows worked through between turns given to the requests, when reading beside them.
+ASIDE_ROWS = 4096
 
 
 # Statements made for one window, reused for every window split alike (there are a handful
@@ -790,12 +792,16 @@ async def _read_pieces(
     # Rows with `period` and `start` null are the sums over all the pieces read.
     whole = Tally({}, {})
     pieces: dict[Any, Tally] = {(None, None): whole}
-    for period, start, cell, *row in counted:
+    for n, (period, start, cell, *row) in enumerate(counted):
+        if aside and not n % ASIDE_ROWS:
+            await asyncio.sleep(0)  # the requests of the moment first
         if not any(row):
             continue  # no incident of the chosen categories
         piece = pieces.get((period, start)) or pieces.setdefault((period, start), Tally({}, {}))
         piece.counts[cell] = tuple(row)
-    for period, start, cell, nationality, persons in per_nationality:
+    for n, (period, start, cell, nationality, persons) in enumerate(per_nationality):
+        if aside and not n % ASIDE_ROWS:
+            await asyncio.sleep(0)
         piece = pieces.get((period, start)) or pieces.setdefault((period, start), Tally({}, {}))
         piece.apprehended.setdefault(cell, {})[nationality] = persons
     del pieces[(None, None)]
