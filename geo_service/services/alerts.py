@@ -102,10 +102,15 @@ async def raised_between(
 async def keep_checking(
     engine: AsyncEngine, geo: Geography, settings: Settings, every_s: float
 ) -> None:
-    """Check every `every_s` seconds until cancelled; a failed check is logged and retried."""
+    """Check every `every_s` seconds until cancelled, unless another process has checked in
+    the meantime (each of a host's processes runs this: one check per interval among them);
+    a failed check is logged and retried."""
     while True:
         await asyncio.sleep(every_s)
         try:
+            async with engine.begin() as conn:
+                if not await store.claim_check(conn, every_s * 0.9):
+                    continue
             ALERTS_RAISED.inc(await check(engine, geo, settings))
         except Exception:  # a failed check must not end the checking
             log.exception("alert check failed")

@@ -18,6 +18,19 @@ async def take_lock(conn: AsyncConnection) -> bool:
     return bool((await conn.execute(text(f"SELECT pg_try_advisory_xact_lock({LOCK})"))).scalar())
 
 
+async def claim_check(conn: AsyncConnection, seconds: float) -> bool:
+    """Claim the next periodic check for alerts, unless a process claimed one in the last
+    `seconds` (one check per interval among the processes that each run the timer)."""
+    s = alert_states.c
+    stmt = upsert(alert_states).values(kind="check", subject="last", state="claimed")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[s.kind, s.subject],
+        set_={"updated_at": func.now()},
+        where=s.updated_at <= func.now() - func.make_interval(0, 0, 0, 0, 0, 0, seconds),
+    )
+    return (await conn.execute(stmt.returning(s.kind))).first() is not None
+
+
 async def states(conn: AsyncConnection, kind: str) -> dict[str, str]:
     s = alert_states.c
     rows = await conn.execute(select(s.subject, s.state).where(s.kind == kind))

@@ -1,6 +1,7 @@
 """Alerts: raised once when a section's level rises or a cell becomes a hot spot, not on
 every check; raised again after the state fell back; pushed to the live stream."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -52,3 +53,26 @@ async def test_alerts_reach_the_live_stream(client, db, geography, settings):
     assert {orjson.loads(d)["id"] for _, d in made} == set(ids)
     listed = (await client.get("/api/v1/alerts")).json()["alerts"]
     assert {a["id"] for a in listed} == set(ids)
+
+
+async def test_processes_each_on_a_timer_check_once_per_interval_among_them(
+    db, geography, settings, monkeypatch
+):
+    """Every process of a host runs the timer; one of them checks in each interval."""
+    checked = []
+    real_check = alerts.check
+
+    async def counted(*args, **kwargs) -> int:
+        checked.append(asyncio.get_running_loop().time())
+        return await real_check(*args, **kwargs)
+
+    monkeypatch.setattr(alerts, "check", counted)
+    every = 0.5
+    timers = [
+        asyncio.create_task(alerts.keep_checking(db, geography, settings, every)) for _ in range(3)
+    ]
+    await asyncio.sleep(every * 4.5)
+    for timer in timers:
+        timer.cancel()
+    await asyncio.gather(*timers, return_exceptions=True)
+    assert 3 <= len(checked) <= 5  # one per interval of the four, not one per timer
