@@ -362,7 +362,7 @@ async def _tuples(
 
 ROOMY_WORK_MEM = "64MB"
 # Rows worked through between turns given to the requests, when reading beside them.
-ASIDE_ROWS = 4096
+ASIDE_ROWS = 1000
 
 
 # Statements made for one window, reused for every window split alike (there are a handful
