@@ -58,11 +58,11 @@ async def _every_cell(
 ) -> tuple[list[hexes.CellCount], dict[Any, Any]]:
     """Every cell with incidents, and a dict to keep what is made of them in, as long as
     their kept sums are. The sums over the window's whole days and months are kept in
-    `cache` apart from those over its edges, until a change moves the counts of those days: a
-    window moved on by minutes (a wall map's "last 30 days") reads only its partial days
-    again, and so does one asked right after a live report (today's, an edge). After a
-    change to some of its whole days, those are read again (once it is kept per month and
-    day: from its second such change on)."""
+    `cache` apart from those over its edges (see `_edges`), until a change moves the counts
+    of those days: a window moved on by minutes (a wall map's "last 30 days") reads its whole
+    days not again, nor does one asked right after a live report (today's, an edge). Once it
+    is in use, the sums are kept per month and day as well, and a change to some of its whole
+    days reads only those again."""
     parts = split(where.start, where.end)
     whole_and_edges = parts.raw and (parts.months or parts.days)
     if cache is None or not hexes.kept_counts_serve(where, resolution) or not whole_and_edges:
