@@ -1,9 +1,11 @@
 """GET /api/v1/reports/situation: an HTML file for the asked period and language, and every
 bad parameter refused at once as problem+json naming it and why."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+
+from geo_service.services.reports import ZONE
 
 
 async def test_a_report_is_one_html_file(client, db):
@@ -12,7 +14,8 @@ async def test_a_report_is_one_html_file(client, db):
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     assert html.startswith("<!DOCTYPE html>") and '<html lang="sr-Cyrl">' in html
-    yesterday = date.today() - timedelta(days=1)  # by default the last whole day
+    # By default the last whole day of the PCC (Europe/Sarajevo: an hour or two ahead of UTC).
+    yesterday = datetime.now(ZONE).date() - timedelta(days=1)
     assert yesterday.strftime("%d.%m.%Y") in html
     assert "<script src=" not in html and "<link " not in html  # everything inlined
 
