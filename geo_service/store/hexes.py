@@ -115,9 +115,9 @@ def _kept_time(table: Any, period: str, ranges: Sequence[tuple[Any, Any]]) -> li
     return out
 
 
-# Which pieces of a window a statement reads: all, only its whole days and months (from the
-# kept counts), or only the rest (its partial days, from the incidents).
-Part = Literal["all", "whole", "edges"]
+# Which pieces of a window a statement reads: all, or only its whole days and months (from the
+# kept counts; its partial days are read by `tally_ranges`).
+Part = Literal["all", "whole"]
 
 
 def _pieces(
@@ -129,8 +129,6 @@ def _pieces(
         parts = split(where.start, where.end)
         if part == "whole":
             parts = Split(months=parts.months, days=parts.days)
-        elif part == "edges":
-            parts = Split(raw=parts.raw)
         return parts, replace(where, start=None, end=None)
     return Split(raw=[RawRange(None, None, True)]), where
 
@@ -649,8 +647,8 @@ async def tally(
     pieces: bool = False,
 ) -> Tally:
     """The sums per cell of `part` of `where`'s window (its whole days and months, from the
-    kept counts, or its edges, from the incidents): two statements side by side. With
-    `pieces` (its whole days and months only), those sums per month and day too."""
+    kept counts): two statements side by side. With `pieces` (its whole days and months
+    only), those sums per month and day too."""
     if pieces:
         if part != "whole":
             raise ValueError("only a window's whole days and months are kept in pieces")
