@@ -8,7 +8,7 @@ one that can be amended (`amend`) outlives changes to its own days too, as a res
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextvars import ContextVar
 from datetime import date
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
@@ -42,10 +42,14 @@ class _Held(NamedTuple):
     moved: tuple[Moved, ...] | None = None
 
 
-def _touches(days: DateRange, moved: Moved) -> bool:
+def _touching(days: DateRange, moved: Sequence[Moved]) -> tuple[Moved, ...]:
+    """The changes of `moved` that reach into `days`."""
     start, end = days
-    first, last = moved
-    return (end is None or first < end) and (start is None or last >= start)
+    return tuple(
+        (first, last)
+        for first, last in moved
+        if (end is None or first < end) and (start is None or last >= start)
+    )
 
 
 class ResultCache:
@@ -75,7 +79,7 @@ class ResultCache:
                 for key, held in self._items.items():
                     if held.days is None:
                         continue
-                    touched = tuple(m for m in moved if _touches(held.days, m))
+                    touched = _touching(held.days, moved)
                     if not touched:
                         outliving[key] = held._replace(version=current)
                     elif held.amendable:
@@ -133,7 +137,7 @@ class ResultCache:
             moved = self._changes.moved_since(version) if days is not None else None
             if moved is None or days is None:
                 return
-            touched = tuple(m for m in moved if _touches(days, m))
+            touched = _touching(days, moved)
             if touched and not amendable:
                 return
             held = held._replace(moved=touched or None)

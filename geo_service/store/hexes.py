@@ -171,6 +171,62 @@ class Within:
         return column.in_(select(func.unnest(listed)))
 
 
+def _raw_counts(
+    caller: Caller,
+    where: IncidentFilter,
+    resolution: int,
+    r: RawRange,
+    i: int,
+    categories: Sequence[str],
+    *lead: Any,
+) -> Select[Any]:
+    """The incidents `where` picks (its time aside) within `r`, the `i`th time range of a
+    statement, per cell: the `lead` columns, `cell`, the count of each of `categories`
+    (`n_<category>`) and the `persons` involved."""
+    c = incidents.c
+    cell = c[f"h3_res{resolution}"]
+    return (
+        matching(
+            visible_incidents(
+                caller,
+                *lead,
+                cell.label("cell"),
+                *(
+                    func.count().filter(c.category == k).cast(Integer).label(f"n_{k}")
+                    for k in categories
+                ),
+                func.sum(c.persons_involved).cast(Integer).label("persons"),
+            ),
+            where,
+        )
+        .where(_raw_time(c.occurred_at, r, i))
+        .group_by(cell)
+    )
+
+
+def _raw_nationalities(
+    caller: Caller, where: IncidentFilter, resolution: int, r: RawRange, i: int, *lead: Any
+) -> Select[Any]:
+    """The groups apprehended in the incidents `where` picks (its time aside) within `r`, the
+    `i`th time range of a statement, not yet added up: the `lead` columns, `cell`,
+    `nationality` and `persons`."""
+    c = incidents.c
+    return (
+        matching(
+            visible_incidents(
+                caller,
+                *lead,
+                c[f"h3_res{resolution}"].label("cell"),
+                apprehensions.c.nationality,
+                apprehensions.c.persons.label("persons"),
+            ),
+            where,
+        )
+        .join(apprehensions, apprehensions.c.incident_id == c.id)
+        .where(_raw_time(c.occurred_at, r, i))
+    )
+
+
 def _count_sources(
     caller: Caller,
     where: IncidentFilter,
@@ -179,30 +235,19 @@ def _count_sources(
     within: Within | None = None,
     part: Part = "all",
 ) -> list[Select[Any]]:
-    c = incidents.c
-    cell = c[f"h3_res{resolution}"]
+    cell = incidents.c[f"h3_res{resolution}"]
     parts, raw_where = _pieces(where, resolution, part)
     sources: list[Select[Any]] = []
     for i, r in enumerate(parts.raw):
-        raw = matching(
-            visible_incidents(
-                caller,
-                cell.label("cell"),
-                *(
-                    func.count().filter(c.category == k).cast(Integer).label(f"n_{k}")
-                    for k in CATEGORIES
-                ),
-                func.sum(c.persons_involved).cast(Integer).label("persons"),
-            ),
-            raw_where,
-        ).where(_raw_time(c.occurred_at, r, i))
+        raw = _raw_counts(caller, raw_where, resolution, r, i, CATEGORIES)
         if after is not None:
             raw = raw.where(cell > after)
         if within is not None:
             raw = raw.where(
-                c.geom.op("&&")(func.ST_MakeEnvelope(*within.box, 4326)), within.holds(cell)
+                incidents.c.geom.op("&&")(func.ST_MakeEnvelope(*within.box, 4326)),
+                within.holds(cell),
             )
-        sources.append(raw.group_by(cell))
+        sources.append(raw)
     kept = _kept(hex_counts, caller, where, resolution, parts)
     if kept is not None:
         h = hex_counts.c
@@ -227,25 +272,12 @@ def _nationality_sources(
 ) -> list[Select[Any]]:
     """Rows of `cell`, `nationality` and `persons` (apprehended), not yet added up: one
     grouping over all of them is cheaper than one per source and one over their union."""
-    c = incidents.c
-    cell = c[f"h3_res{resolution}"]
+    cell = incidents.c[f"h3_res{resolution}"]
     parts, raw_where = _pieces(where, resolution, part)
     chosen = list(where.categories) or list(CATEGORIES)
     sources: list[Select[Any]] = []
     for i, r in enumerate(parts.raw):
-        raw = (
-            matching(
-                visible_incidents(
-                    caller,
-                    cell.label("cell"),
-                    apprehensions.c.nationality,
-                    apprehensions.c.persons.label("persons"),
-                ),
-                raw_where,
-            )
-            .join(apprehensions, apprehensions.c.incident_id == c.id)
-            .where(_raw_time(c.occurred_at, r, i))
-        )
+        raw = _raw_nationalities(caller, raw_where, resolution, r, i)
         if after is not None:
             raw = raw.where(cell > after)
         sources.append(raw)
@@ -538,24 +570,8 @@ class Tally:
 
     def plus(self, other: "Tally", sign: int = 1) -> "Tally":
         """Its sums with `other`'s added (or, `sign` -1, taken away): a new tally."""
-        counts = dict(self.counts)
-        for cell, row in other.counts.items():
-            held = counts.get(cell, (0,) * len(row))
-            summed = tuple(a + sign * b for a, b in zip(held, row, strict=True))
-            if any(summed):
-                counts[cell] = summed
-            else:
-                counts.pop(cell, None)
-        apprehended = dict(self.apprehended)
-        for cell, by in other.apprehended.items():
-            into = dict(apprehended.get(cell, {}))
-            for nationality, persons in by.items():
-                into[nationality] = into.get(nationality, 0) + sign * persons
-            into = {k: n for k, n in into.items() if n}
-            if into:
-                apprehended[cell] = into
-            else:
-                apprehended.pop(cell, None)
+        counts, apprehended = dict(self.counts), dict(self.apprehended)
+        _add(counts, apprehended, other, sign)
         return Tally(counts, apprehended)
 
     def like(self, other: "Tally") -> "Tally":
@@ -570,42 +586,15 @@ class Tally:
         that hold any sums): only the cells whose sums changed are worked out again."""
         if self.pieces is None:
             raise ValueError("only sums kept with their pieces can be amended")
-        counts = dict(self.counts)
-        apprehended = dict(self.apprehended)
+        counts, apprehended = dict(self.counts), dict(self.apprehended)
         # The cells whose sums the pieces read again changed (an edit moves a cell or two of
-        # the hundreds a day holds).
+        # the hundreds a day holds): those a piece's new sums less its old ones hold.
         changed: set[int] = set()
         none = Tally({}, {})
         for piece in touched:
-            old, new = self.pieces.get(piece, none), fresh.get(piece, none)
-            for cell in old.counts.keys() | new.counts.keys():
-                before, after = old.counts.get(cell), new.counts.get(cell)
-                if before == after:
-                    continue
-                zeros = (0,) * len(before or after or ())
-                counts[cell] = tuple(
-                    held - b + a
-                    for held, b, a in zip(
-                        counts.get(cell, zeros), before or zeros, after or zeros, strict=True
-                    )
-                )
-                changed.add(cell)
-            for cell in old.apprehended.keys() | new.apprehended.keys():
-                was, now = old.apprehended.get(cell, {}), new.apprehended.get(cell, {})
-                if was == now:
-                    continue
-                into = apprehended[cell] = dict(apprehended.get(cell, {}))
-                for nationality in was.keys() | now.keys():
-                    into[nationality] = (
-                        into.get(nationality, 0) - was.get(nationality, 0) + now.get(nationality, 0)
-                    )
-                changed.add(cell)
-        for cell in changed:
-            if not any(counts.get(cell, ())):
-                counts.pop(cell, None)
-            by = {k: n for k, n in apprehended.pop(cell, {}).items() if n}
-            if by:
-                apprehended[cell] = by
+            delta = fresh.get(piece, none).plus(self.pieces.get(piece, none), -1)
+            _add(counts, apprehended, delta, 1)
+            changed |= delta.counts.keys() | delta.apprehended.keys()
         gone = set(touched)
         pieces = {k: p for k, p in self.pieces.items() if k not in gone}
         amended = Tally(counts, apprehended, derived=self.derived, pieces=pieces | fresh)
@@ -635,6 +624,33 @@ class Tally:
             in_order = all(cell in out for cell in changed)
             amended._with_plus[key] = (edges, cells if in_order else dict(sorted(cells.items())))
         return amended
+
+
+def _add(
+    counts: dict[int, tuple[int, ...]],
+    apprehended: dict[int, dict[str, int]],
+    other: Tally,
+    sign: int,
+) -> None:
+    """`other`'s sums added to `counts` and `apprehended` (or, `sign` -1, taken away), in
+    place; a cell whose sums come to nothing is left out (its dict of nationalities is a new
+    one: those of a tally are shared)."""
+    for cell, row in other.counts.items():
+        held = counts.get(cell, (0,) * len(row))
+        summed = tuple(a + sign * b for a, b in zip(held, row, strict=True))
+        if any(summed):
+            counts[cell] = summed
+        else:
+            counts.pop(cell, None)
+    for cell, by in other.apprehended.items():
+        into = dict(apprehended.get(cell, {}))
+        for nationality, persons in by.items():
+            into[nationality] = into.get(nationality, 0) + sign * persons
+        into = {k: n for k, n in into.items() if n}
+        if into:
+            apprehended[cell] = into
+        else:
+            apprehended.pop(cell, None)
 
 
 async def tally(
@@ -812,40 +828,25 @@ def _range_sums(
     """Per range of `ranges` (its index first, `range`) and cell, the counts of the chosen
     categories and the persons involved; and per range, cell and nationality the persons
     apprehended: the sums `tally` gives, of each range apart (read from the incidents)."""
-    c = incidents.c
-    cell = c[f"h3_res{resolution}"]
     chosen = list(where.categories) or list(CATEGORIES)
     apart = replace(where, start=None, end=None)
-    counts, nationalities = [], []
-    for i, r in enumerate(ranges):
-        counted = matching(
-            visible_incidents(
-                caller,
-                literal(i, Integer).label("range"),
-                cell.label("cell"),
-                *(func.count().filter(c.category == k).cast(Integer) for k in chosen),
-                func.sum(c.persons_involved).cast(Integer),
-            ),
-            apart,
+    counts = [
+        _raw_counts(caller, apart, resolution, r, i, chosen, literal(i, Integer).label("range"))
+        for i, r in enumerate(ranges)
+    ]
+    raw = union_all(
+        *(
+            _raw_nationalities(caller, apart, resolution, r, i, literal(i, Integer).label("range"))
+            for i, r in enumerate(ranges)
         )
-        counts.append(counted.where(_raw_time(c.occurred_at, r, i)).group_by(cell))
-        persons = func.sum(apprehensions.c.persons).cast(Integer)
-        grouped = matching(
-            visible_incidents(
-                caller,
-                literal(i, Integer).label("range"),
-                cell.label("cell"),
-                apprehensions.c.nationality,
-                persons,
-            ),
-            apart,
-        ).join(apprehensions, apprehensions.c.incident_id == c.id)
-        nationalities.append(
-            grouped.where(_raw_time(c.occurred_at, r, i))
-            .group_by(cell, apprehensions.c.nationality)
-            .having(persons > 0)
-        )
-    return union_all(*counts), union_all(*nationalities)
+    ).subquery("raw")
+    persons = func.sum(raw.c.persons).cast(Integer)
+    nationalities = (
+        select(raw.c.range, raw.c.cell, raw.c.nationality, persons)
+        .group_by(raw.c.range, raw.c.cell, raw.c.nationality)
+        .having(persons > 0)
+    )
+    return union_all(*counts), nationalities
 
 
 async def tally_ranges(
