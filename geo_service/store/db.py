@@ -41,9 +41,14 @@ def create_engine(
         pool_timeout=10,
         echo=settings.log_sql,
         # JIT compiling costs tens of milliseconds per statement, more than the aggregations
-        # of a map request take; the service's statements are all short.
+        # of a map request take; the service's statements are all short. Statements a
+        # connection runs often are prepared (psycopg), but planned for their values each
+        # time: a plan made once for any values (PostgreSQL's choice after five runs) cannot
+        # tell a tile's box and time window from any other: a zoom-12 tile of the last 30
+        # days took 9.8 ms under it against 3.3 ms (bench/plans, bench/RESULTS.md).
         connect_args={
             "options": f"-c statement_timeout={timeout_ms} -c timezone=UTC -c jit=off "
+            "-c plan_cache_mode=force_custom_plan "
             f"-c max_parallel_workers_per_gather={settings.db_parallel_workers}{role}",
             "connect_timeout": 5,
             "application_name": "geo-service",

@@ -28,3 +28,21 @@ async def test_a_filled_pool_holds_warmed_connections(settings, migrated):
         assert warmed(migrated) - before == 3
     finally:
         await engine.dispose()
+
+
+async def test_a_statement_run_again_is_planned_for_its_values(settings, migrated):
+    """A statement a connection runs often is prepared, yet planned for the values of each run:
+    a plan made once for any values cannot tell a tile's time window from any other."""
+    engine = create_engine(settings, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql(
+                "PREPARE since(timestamptz) AS SELECT id FROM incidents WHERE occurred_at >= $1"
+            )
+            for _ in range(8):  # PostgreSQL's own choice is made after five runs
+                await conn.exec_driver_sql("EXECUTE since(now() - interval '30 days')")
+            plan = await conn.exec_driver_sql("EXPLAIN EXECUTE since('2026-01-01T00:00:00Z')")
+            lines = " ".join(plan.scalars().all())
+        assert "2026-01-01" in lines and "$1" not in lines
+    finally:
+        await engine.dispose()
