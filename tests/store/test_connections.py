@@ -46,3 +46,15 @@ async def test_a_statement_run_again_is_planned_for_its_values(settings, migrate
         assert "2026-01-01" in lines and "$1" not in lines
     finally:
         await engine.dispose()
+
+
+async def test_the_counting_triggers_keep_postgresqls_own_plan_choice(migrated):
+    """The functions keeping the counts per cell read the rows of one write, and a plan for
+    any values serves them all: they are exempt from the connections' setting (migration
+    0011), which would plan their statements afresh on every write."""
+    with psycopg.connect(libpq_url(migrated)) as conn:
+        found = conn.execute(
+            "SELECT proname, proconfig FROM pg_proc WHERE proname LIKE 'hex\\_rollup\\_%'"
+        ).fetchall()
+    assert len(found) >= 9, found
+    assert all(config == ["plan_cache_mode=auto"] for _, config in found), found
