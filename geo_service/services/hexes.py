@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import h3
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.geo.corridor import corridor_cell_set, corridor_cells
@@ -150,7 +151,7 @@ async def _edges(
             edge = read[i] if sign == 0 else edge.plus(read[i], sign)
         if steps:
             cache.put(key, version, (moving, edge), edge.size, (day, day + timedelta(days=1)))
-        total = total.plus(edge)
+        total = total.plus(edge) if total.counts or total.apprehended else edge
     return total
 
 
@@ -239,15 +240,17 @@ async def _hex_page(
         cells = [c for c in cells if c > after]
     # A cell's feature, made once for as long as its counts are the same (the cells of the
     # kept whole days that the edges do not reach): each cell's counts with the feature made
-    # of them, kept beside the sums.
-    made: dict[int, tuple[hexes.CellCount | None, dict[str, Any]]] = derived.setdefault(
+    # of them, kept beside the sums as GeoJSON text (a page of ~1,500 hexagons is written
+    # out in a tenth of the time it takes to write their objects).
+    made: dict[int, tuple[hexes.CellCount | None, orjson.Fragment]] = derived.setdefault(
         ("features", resolution), {}
     )
-    features = []
+    texts: list[orjson.Fragment] = []
     for c in cells[:limit]:
         row = by_cell.get(c)
         held = made.get(c)
         if held is None or held[0] is not row:
-            held = made[c] = (row, _feature(cell_hex(c), resolution, row))
-        features.append(held[1])
-    return Page(features, features[-1]["id"] if len(cells) > limit else None)
+            text = orjson.Fragment(orjson.dumps(_feature(cell_hex(c), resolution, row)))
+            held = made[c] = (row, text)
+        texts.append(held[1])
+    return Page(texts, cell_hex(cells[limit - 1]) if len(cells) > limit else None)

@@ -12,7 +12,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import reduce
+from functools import cached_property, reduce
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
@@ -485,21 +485,26 @@ class Tally:
     )
     pieces: dict[Piece, "Tally"] | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
     def size(self) -> int:
-        """About its size in memory, in bytes."""
-        # (with the features its users may keep beside it: ~600 bytes a cell; a piece's cell
-        # ~200 bytes, its dict of nationalities ~250 and ~120 a nationality in it)
+        """About its size in memory, in bytes (worked out once, and once per piece: a year's
+        pieces hold hundreds of thousands of sums, and an amended tally shares most of them).
+        """
+        # (with the features its users may keep beside it: ~600 bytes a cell)
         pieces = self.pieces.values() if self.pieces else ()
         return (
             1000 * len(self.counts)
             + 120 * sum(map(len, self.apprehended.values()))
-            + sum(
-                200 * len(p.counts)
-                + 250 * len(p.apprehended)
-                + 120 * sum(map(len, p.apprehended.values()))
-                for p in pieces
-            )
+            + sum(p._size_as_piece for p in pieces)
+        )
+
+    @cached_property
+    def _size_as_piece(self) -> int:
+        # A piece's cell ~200 bytes, its dict of nationalities ~250 and ~120 a nationality.
+        return (
+            200 * len(self.counts)
+            + 250 * len(self.apprehended)
+            + 120 * sum(map(len, self.apprehended.values()))
         )
 
     def _cell(
@@ -574,6 +579,24 @@ class Tally:
         _add(counts, apprehended, other, sign)
         return Tally(counts, apprehended)
 
+    def less(self, other: "Tally") -> "Tally":
+        """Its sums less `other`'s, of the cells whose sums differ in the two (a day read
+        again after an edit holds hundreds of cells, one or two of them changed)."""
+        counts: dict[int, tuple[int, ...]] = {}
+        for cell in self.counts.keys() | other.counts.keys():
+            mine, theirs = self.counts.get(cell), other.counts.get(cell)
+            if mine != theirs:
+                counts[cell] = tuple(
+                    map(operator.sub, mine or _zeros(theirs or ()), theirs or _zeros(mine or ()))
+                )
+        apprehended: dict[int, dict[str, int]] = {}
+        for cell in self.apprehended.keys() | other.apprehended.keys():
+            mine_by, theirs_by = self.apprehended.get(cell, {}), other.apprehended.get(cell, {})
+            if mine_by != theirs_by:
+                by = {k: mine_by.get(k, 0) - theirs_by.get(k, 0) for k in mine_by | theirs_by}
+                apprehended[cell] = {k: n for k, n in by.items() if n}
+        return Tally(counts, apprehended)
+
     def like(self, other: "Tally") -> "Tally":
         """Itself, with what was worked out of `other`'s cells when they hold the same sums."""
         if self.counts == other.counts and self.apprehended == other.apprehended:
@@ -592,7 +615,7 @@ class Tally:
         changed: set[int] = set()
         none = Tally({}, {})
         for piece in touched:
-            delta = fresh.get(piece, none).plus(self.pieces.get(piece, none), -1)
+            delta = fresh.get(piece, none).less(self.pieces.get(piece, none))
             _add(counts, apprehended, delta, 1)
             changed |= delta.counts.keys() | delta.apprehended.keys()
         gone = set(touched)
@@ -626,6 +649,10 @@ class Tally:
         return amended
 
 
+def _zeros(row: tuple[int, ...]) -> tuple[int, ...]:
+    return (0,) * len(row)
+
+
 def _add(
     counts: dict[int, tuple[int, ...]],
     apprehended: dict[int, dict[str, int]],
@@ -635,9 +662,10 @@ def _add(
     """`other`'s sums added to `counts` and `apprehended` (or, `sign` -1, taken away), in
     place; a cell whose sums come to nothing is left out (its dict of nationalities is a new
     one: those of a tally are shared)."""
+    op = operator.add if sign > 0 else operator.sub
     for cell, row in other.counts.items():
-        held = counts.get(cell, (0,) * len(row))
-        summed = tuple(a + sign * b for a, b in zip(held, row, strict=True))
+        held = counts.get(cell)
+        summed = row if held is None and sign > 0 else tuple(map(op, held or _zeros(row), row))
         if any(summed):
             counts[cell] = summed
         else:
