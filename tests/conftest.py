@@ -1,10 +1,13 @@
 """Fixtures: a real PostGIS database, migrated and loaded with the reference geography.
 
 `./dev test` provides the database (a project-local cluster, or DATABASE_URL) and sets
-GEO_SERVICE_TEST_DATABASE_URL; tests never touch the service's own database.
+GEO_SERVICE_TEST_DATABASE_URL; tests never touch the service's own database. It runs the
+tests in two worker processes (pytest-xdist, a file's tests in one), each on a database of
+its own (tests/credentials.py).
 """
 
 import asyncio
+import fcntl
 import os
 import socket
 import subprocess
@@ -67,8 +70,12 @@ def migrated(settings: Settings) -> Iterator[str]:
     if service_url and libpq_url(service_url) == libpq_url(settings.database_url):
         pytest.exit("the tests empty their database: give them one of their own", returncode=2)
     ensure_database(settings.database_url)
-    migrate.downgrade(settings.database_url, "base")
-    migrate.upgrade(settings.database_url)
+    # The migrations make the service's roles, which the server's databases share: one
+    # worker process (pytest-xdist) at a time.
+    with open(Path(tempfile.gettempdir()) / "geo-service-tests-migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        migrate.downgrade(settings.database_url, "base")
+        migrate.upgrade(settings.database_url)
     yield settings.database_url
 
 

@@ -15,8 +15,19 @@ import psycopg
 from geo_service.services import accounts
 from geo_service.settings import libpq_url, local_database_url
 
-TEST_DATABASE_URL = os.environ.get(
-    "GEO_SERVICE_TEST_DATABASE_URL", local_database_url("geo_service_test")
+
+def _own(url: str) -> str:
+    """Run in parallel (pytest-xdist), each worker process has a database of its own on the
+    same server: the given one's name with the worker's (gw0, gw1, ...)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, sep, query = url.partition("?")
+    return f"{base}_{worker}{sep}{query}"
+
+
+TEST_DATABASE_URL = _own(
+    os.environ.get("GEO_SERVICE_TEST_DATABASE_URL", local_database_url("geo_service_test"))
 )
 PASSWORD = "a-password-of-the-test-suite"
 _PASSWORD_HASH = accounts.HASHER.hash(PASSWORD)

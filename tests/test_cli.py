@@ -226,12 +226,13 @@ async def test_report_writes_one_html_file(settings, db, tmp_path):
 
 
 def test_a_database_not_migrated_is_told_to_be_migrated(settings):
-    server, _ = libpq_url(settings.database_url).rsplit("/", 1)
+    server, own = libpq_url(settings.database_url).rsplit("/", 1)
+    name = f"{own}_empty"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS geo_service_test_empty")
-        conn.execute("CREATE DATABASE geo_service_test_empty")
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        empty = settings.model_copy(update={"database_url": f"{server}/geo_service_test_empty"})
+        empty = settings.model_copy(update={"database_url": f"{server}/{name}"})
         result = run(empty, "users", "list")
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr
@@ -239,7 +240,7 @@ def test_a_database_not_migrated_is_told_to_be_migrated(settings):
         assert result.stderr.strip().endswith("geo-service db upgrade")
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS geo_service_test_empty")
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 async def test_users_and_keys(settings, db, client, caught_up):

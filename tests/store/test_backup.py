@@ -31,8 +31,8 @@ async def figures(engine) -> dict:
 
 @pytest.fixture
 def fresh_url(settings):
-    server, _ = libpq_url(settings.database_url).rsplit("/", 1)
-    name = "geo_service_test_restored"
+    server, own = libpq_url(settings.database_url).rsplit("/", 1)
+    name = f"{own}_restored"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
