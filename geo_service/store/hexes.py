@@ -586,9 +586,8 @@ class Tally:
         for cell in self.counts.keys() | other.counts.keys():
             mine, theirs = self.counts.get(cell), other.counts.get(cell)
             if mine != theirs:
-                counts[cell] = tuple(
-                    map(operator.sub, mine or _zeros(theirs or ()), theirs or _zeros(mine or ()))
-                )
+                zeros = _zeros(mine or theirs or ())
+                counts[cell] = tuple(map(operator.sub, mine or zeros, theirs or zeros))
         apprehended: dict[int, dict[str, int]] = {}
         for cell in self.apprehended.keys() | other.apprehended.keys():
             mine_by, theirs_by = self.apprehended.get(cell, {}), other.apprehended.get(cell, {})

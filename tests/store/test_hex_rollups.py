@@ -412,3 +412,22 @@ def test_a_kept_sum_plus_changing_edges_gives_the_cells_a_fresh_sum_does():
         fresh = hexes.Tally(dict(kept.counts), dict(kept.apprehended))
         assert kept.cells(chosen, plus=edges) == fresh.cells(chosen, plus=edges)
     assert kept.cells(chosen) == hexes.Tally(kept.counts, kept.apprehended).cells(chosen)
+
+
+def test_a_tally_less_another_holds_only_the_cells_whose_sums_differ():
+    """What one day's sums changed by after an edit: the cells whose sums differ, each by the
+    difference, so that adding it to the old sums gives the new ones."""
+    old = hexes.Tally(
+        {1: (2, 0, 5), 2: (1, 1, 3), 3: (0, 1, 1)},
+        {1: {"AFG": 2}, 2: {"SYR": 1, "MAR": 2}},
+    )
+    new = hexes.Tally(
+        {1: (2, 0, 5), 2: (1, 2, 6), 4: (1, 0, 2)},  # 2 edited, 3 gone, 4 new
+        {1: {"AFG": 2}, 2: {"SYR": 1}, 4: {"PAK": 3}},
+    )
+    delta = new.less(old)
+    assert delta.counts == {2: (0, 1, 3), 3: (0, -1, -1), 4: (1, 0, 2)}
+    assert delta.apprehended == {2: {"MAR": -2}, 4: {"PAK": 3}}
+    again = old.plus(delta)
+    assert (again.counts, again.apprehended) == (new.counts, new.apprehended)
+    assert new.less(new) == hexes.Tally({}, {})
