@@ -580,8 +580,9 @@ class Tally:
         return Tally(counts, apprehended)
 
     def less(self, other: "Tally") -> "Tally":
-        """Its sums less `other`'s, of the cells whose sums differ in the two (a day read
-        again after an edit holds hundreds of cells, one or two of them changed)."""
+        """Its sums less `other`'s: what `plus(other, -1)` gives, found by comparing each
+        cell's sums before subtracting them (a day read again after an edit holds hundreds
+        of cells, one or two of them changed; `plus` suits a small `other`)."""
         counts: dict[int, tuple[int, ...]] = {}
         for cell in self.counts.keys() | other.counts.keys():
             mine, theirs = self.counts.get(cell), other.counts.get(cell)
